@@ -1,0 +1,96 @@
+using System.Collections.Immutable;
+
+namespace KvmUdevAgent.Core.Configuration;
+
+/// <summary>
+/// The agent's configuration (<c>/etc/kvm-udev-agent/agent.yaml</c>). Every property has a
+/// default, so a missing file means all defaults. Paths are absolute after loading (relative
+/// ones are resolved against the config file's directory).
+/// </summary>
+public sealed record AgentConfig
+{
+    /// <summary>The file this was loaded from; null for built-in defaults.</summary>
+    public string? FilePath { get; init; }
+
+    /// <summary>Which netlink group to listen on. Default <see cref="SourceKind.Auto"/>.</summary>
+    public SourceKind Source { get; init; } = SourceKind.Auto;
+
+    /// <summary>Root of sysfs; tests point it at a fixture tree. Default <c>/sys</c>.</summary>
+    public string SysfsRoot { get; init; } = "/sys";
+
+    /// <summary>Directory of rule files, read in file-name order. Default <c>/etc/kvm-udev-agent/rules.d</c>.</summary>
+    public string RulesDir { get; init; } = "/etc/kvm-udev-agent/rules.d";
+
+    /// <summary>Where attachments and mounts are recorded. Default <c>/var/lib/kvm-udev-agent/state.json</c>.</summary>
+    public string StateFile { get; init; } = "/var/lib/kvm-udev-agent/state.json";
+
+    /// <summary>Control socket path. Default <c>/run/kvm-udev-agent.sock</c>.</summary>
+    public string ControlSocket { get; init; } = "/run/kvm-udev-agent.sock";
+
+    /// <summary>Group whose members may use read-only control verbs; null means root only (socket mode 0600).</summary>
+    public string? ControlGroup { get; init; }
+
+    /// <summary>Base directory for mounts. Default <c>/media/kvm-udev-agent</c>.</summary>
+    public string MountBase { get; init; } = "/media/kvm-udev-agent";
+
+    /// <summary>Netlink receive buffer in bytes (set with SO_RCVBUFFORCE; the kernel doubles it). Default 16 MiB.</summary>
+    public int ReceiveBufferBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>VMs by name.</summary>
+    public ImmutableDictionary<string, VmConfig> Vms { get; init; } = ImmutableDictionary<string, VmConfig>.Empty.WithComparers(StringComparer.Ordinal);
+
+    /// <summary>Audit trail settings.</summary>
+    public AuditConfig Audit { get; init; } = new();
+}
+
+/// <summary>The <c>source:</c> setting.</summary>
+public enum SourceKind
+{
+    /// <summary>Not a valid value.</summary>
+    Unknown = 0,
+    /// <summary>udev when systemd-udevd runs (its control socket exists), else kernel.</summary>
+    Auto,
+    /// <summary>systemd-udevd's processed events (netlink group 2).</summary>
+    Udev,
+    /// <summary>Raw kernel events (netlink group 1).</summary>
+    Kernel,
+}
+
+/// <summary>One VM: where its QEMU monitor listens and which protocol it speaks.</summary>
+public sealed record VmConfig
+{
+    /// <summary>The VM's name, as rules refer to it.</summary>
+    public required string Name { get; init; }
+
+    /// <summary><c>unix:/path</c>, <c>tcp:host:port</c> or <c>telnet:host:port</c>.</summary>
+    public required string Monitor { get; init; }
+
+    /// <summary>Monitor protocol; <see cref="MonitorProtocol.Auto"/> detects it from the greeting.</summary>
+    public MonitorProtocol Protocol { get; init; } = MonitorProtocol.Auto;
+}
+
+/// <summary>QEMU monitor protocol.</summary>
+public enum MonitorProtocol
+{
+    /// <summary>Not a valid value.</summary>
+    Unknown = 0,
+    /// <summary>Detect from the greeting: QMP sends JSON, HMP a <c>QEMU ... monitor</c> banner.</summary>
+    Auto,
+    /// <summary>QEMU Machine Protocol (JSON).</summary>
+    Qmp,
+    /// <summary>Human monitor (<c>-monitor</c>), for old setups.</summary>
+    Hmp,
+}
+
+/// <summary>The <c>audit:</c> section.</summary>
+public sealed record AuditConfig
+{
+    /// <summary><c>unix:/dev/log</c> (default), <c>udp:host:port</c>, <c>tcp:host:port</c> or <c>off</c>.</summary>
+    public string Syslog { get; init; } = "unix:/dev/log";
+
+    /// <summary>Syslog facility name. Default <c>daemon</c>.</summary>
+    public string Facility { get; init; } = "daemon";
+
+    /// <summary>APP-NAME in the RFC 5424 header. Default <c>kvm-udev-agent</c>.</summary>
+    public string AppName { get; init; } = "kvm-udev-agent";
+}

@@ -1,0 +1,46 @@
+using System.Collections.Immutable;
+
+namespace KvmUdevAgent.Core.Devices;
+
+/// <summary>
+/// Who a device is, as far as the event and sysfs tell. Every string is device data and hostile:
+/// stored raw, escaped only at the edge that uses it. Fields that do not apply are null.
+/// For a block device that sits on USB, the USB fields describe that USB device.
+/// </summary>
+public sealed record DeviceIdentity
+{
+    /// <summary>USB idVendor / ID_VENDOR_ID.</summary>
+    public UsbId? Vendor { get; init; }
+    /// <summary>USB idProduct / ID_MODEL_ID.</summary>
+    public UsbId? Product { get; init; }
+    /// <summary>USB serial / ID_SERIAL_SHORT.</summary>
+    public string? Serial { get; init; }
+    /// <summary>USB manufacturer string / ID_VENDOR.</summary>
+    public string? Manufacturer { get; init; }
+    /// <summary>USB product string / ID_MODEL.</summary>
+    public string? Model { get; init; }
+    /// <summary>USB bus number (busnum).</summary>
+    public int? BusNum { get; init; }
+    /// <summary>USB device number on its bus (devnum); changes on every plug.</summary>
+    public int? DevNum { get; init; }
+    /// <summary>USB port path below the root hub, e.g. <c>1.4</c> for kernel name <c>2-1.4</c>; QEMU's <c>hostport</c>.</summary>
+    public string? PortPath { get; init; }
+    /// <summary>DEVPATH of the USB device (<c>usb_device</c>) this device is or sits on.</summary>
+    public string? UsbDevPath { get; init; }
+    /// <summary>USB interface classes as <c>cc:ss:pp</c> (lower-case hex), one per interface.</summary>
+    public ImmutableArray<string> Interfaces { get; init; } = [];
+    /// <summary>Kernel name of the device (<c>sdb</c>, <c>2-1.4</c>, <c>loop3</c>).</summary>
+    public string? Kernel { get; init; }
+    /// <summary>Device node, absolute (<c>/dev/sdb</c>), when it has one.</summary>
+    public string? DevNode { get; init; }
+    /// <summary>Block device size in bytes.</summary>
+    public long? SizeBytes { get; init; }
+    /// <summary>Block device <c>removable</c> attribute.</summary>
+    public bool? Removable { get; init; }
+    /// <summary>Filesystem label (ID_FS_LABEL, or blkid).</summary>
+    public string? FsLabel { get; init; }
+    /// <summary>Filesystem UUID (ID_FS_UUID, or blkid).</summary>
+    public string? FsUuid { get; init; }
+    /// <summary>Filesystem type (ID_FS_TYPE, or blkid).</summary>
+    public string? FsType { get; init; }
+}

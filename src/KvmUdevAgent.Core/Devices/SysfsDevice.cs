@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+
+namespace KvmUdevAgent.Core.Devices;
+
+/// <summary>
+/// One device directory in sysfs (under a configurable root, so tests can use a fixture tree).
+/// Attributes are read on first use and cached with trailing whitespace trimmed, as udev does
+/// for ATTRS{} comparisons. A vanished directory reads as "no such attribute", never throws.
+/// </summary>
+internal sealed class SysfsDevice
+{
+    // Attributes larger than this are not values anyone matches on (descriptors, config blobs).
+    private const int MaxAttributeBytes = 4096;
+    private readonly ConcurrentDictionary<string, string?> _attributes = new(StringComparer.Ordinal);
+
+    public SysfsDevice(string sysfsRoot, string devPath)
+    {
+        SysfsRoot = sysfsRoot;
+        DevPath = devPath;
+        Directory = Path.Join(sysfsRoot, devPath);
+        int slash = devPath.LastIndexOf('/');
+        Kernel = slash < 0 ? devPath : devPath[(slash + 1)..];
+    }
+
+    public string SysfsRoot { get; }
+
+    /// <summary>DEVPATH, e.g. <c>/devices/pci0000:00/0000:00:14.0/usb2/2-1</c>.</summary>
+    public string DevPath { get; }
+
+    public string Directory { get; }
+
+    public string Kernel { get; }
+
+    public bool Exists => System.IO.Directory.Exists(Directory);
+
+    /// <summary>The subsystem: the name of the directory the <c>subsystem</c> link points at.</summary>
+    public string? Subsystem => LinkName("subsystem");
+
+    /// <summary>The bound driver's name, if any.</summary>
+    public string? Driver => LinkName("driver");
+
+    /// <summary>The parent device, or null at the top of <c>/devices</c>.</summary>
+    public SysfsDevice? Parent
+    {
+        get
+        {
+            int slash = DevPath.LastIndexOf('/');
+            if (slash <= 0)
+            {
+                return null;
+            }
+
+            string parent = DevPath[..slash];
+            return parent == "/devices" || !parent.StartsWith("/devices/", StringComparison.Ordinal) ? null : new SysfsDevice(SysfsRoot, parent);
+        }
+    }
+
+    /// <summary>This device and then each parent up to <c>/devices</c>, as udev's ATTRS{} walks them.</summary>
+    public IEnumerable<SysfsDevice> SelfAndAncestors()
+    {
+        for (SysfsDevice? d = this; d is not null; d = d.Parent)
+        {
+            yield return d;
+        }
+    }
+
+    public bool TryGetAttribute(string name, out string value)
+    {
+        string? cached = _attributes.GetOrAdd(name, static (n, dir) => Read(dir, n), Directory);
+        value = cached ?? string.Empty;
+        return cached is not null;
+    }
+
+    public string? GetAttribute(string name) => TryGetAttribute(name, out string v) ? v : null;
+
+    private static string? Read(string directory, string name)
+    {
+        // Attribute names come from rules; never let one walk out of the device directory.
+        if (name.Length == 0 || name.Contains('/') || name is "." or "..")
+        {
+            return null;
+        }
+
+        try
+        {
+            string path = Path.Join(directory, name);
+            if (!File.Exists(path))
+            {
+                return null;
+            }
+
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+            Span<byte> buffer = stackalloc byte[MaxAttributeBytes];
+            int total = 0;
+            int read;
+            while (total < buffer.Length && (read = stream.Read(buffer[total..])) > 0)
+            {
+                total += read;
+            }
+
+            return System.Text.Encoding.UTF8.GetString(buffer[..total]).TrimEnd();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private string? LinkName(string link)
+    {
+        try
+        {
+            var info = new FileInfo(Path.Join(Directory, link));
+            string? target = info.LinkTarget;
+            return target is null ? null : Path.GetFileName(target.TrimEnd('/'));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

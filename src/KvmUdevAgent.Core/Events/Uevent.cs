@@ -1,0 +1,157 @@
+using System.Text;
+
+namespace KvmUdevAgent.Core.Events;
+
+/// <summary>
+/// One uevent, immutable. The properties are kept as the raw <c>KEY=VALUE</c> bytes they arrived
+/// in (values may be any bytes but NUL, including invalid UTF-8) plus an index of slices, so
+/// parsing costs one buffer and one index per event, not one string per property. The handful
+/// of properties every stage needs are decoded once, at construction.
+/// </summary>
+public sealed class Uevent
+{
+    private readonly byte[] _data;
+    private readonly PropertySlice[] _slices;
+
+    internal Uevent(UeventSource source, byte[] data, PropertySlice[] slices, bool coldplug, long receivedTimestamp)
+    {
+        _data = data;
+        _slices = slices;
+        Source = source;
+        Coldplug = coldplug;
+        ReceivedTimestamp = receivedTimestamp;
+        ActionText = GetString(UeventKeys.Action) ?? string.Empty;
+        Action = UeventActions.Parse(ActionText);
+        DevPath = GetString(UeventKeys.DevPath) ?? string.Empty;
+        Subsystem = GetString(UeventKeys.Subsystem) ?? string.Empty;
+        DevType = GetString(UeventKeys.DevType);
+        SeqNum = TryGetValue("SEQNUM"u8, out var seq) && System.Buffers.Text.Utf8Parser.TryParse(seq, out ulong n, out int used) && used == seq.Length ? n : 0;
+    }
+
+    /// <summary>Where the event came from.</summary>
+    public UeventSource Source { get; }
+
+    /// <summary>The action; <see cref="UeventAction.Unknown"/> for words this version does not know.</summary>
+    public UeventAction Action { get; }
+
+    /// <summary>The action word exactly as received.</summary>
+    public string ActionText { get; }
+
+    /// <summary>DEVPATH: the device's path below the sysfs root, starting with <c>/devices/</c>.</summary>
+    public string DevPath { get; }
+
+    /// <summary>SUBSYSTEM (may be empty for a malformed replay record).</summary>
+    public string Subsystem { get; }
+
+    /// <summary>DEVTYPE, when the event has one (<c>usb_device</c>, <c>disk</c>, <c>partition</c>, ...).</summary>
+    public string? DevType { get; }
+
+    /// <summary>SEQNUM, or 0 when the event carries none (coldplug events).</summary>
+    public ulong SeqNum { get; }
+
+    /// <summary>True for events the agent made from sysfs at start or after an overflow.</summary>
+    public bool Coldplug { get; }
+
+    /// <summary><see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> when the event was received; the base for latency.</summary>
+    public long ReceivedTimestamp { get; }
+
+    /// <summary>Number of properties, duplicates included, in arrival order.</summary>
+    public int PropertyCount => _slices.Length;
+
+    /// <summary>The kernel name: the last segment of <see cref="DevPath"/>.</summary>
+    public string KernelName
+    {
+        get
+        {
+            int slash = DevPath.LastIndexOf('/');
+            return slash < 0 ? DevPath : DevPath[(slash + 1)..];
+        }
+    }
+
+    /// <summary>Looks a property up by its raw key; the last occurrence wins, as in udev. Allocates nothing.</summary>
+    public bool TryGetValue(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        for (int i = _slices.Length - 1; i >= 0; i--)
+        {
+            ref readonly PropertySlice s = ref _slices[i];
+            if (_data.AsSpan(s.KeyOffset, s.KeyLength).SequenceEqual(key))
+            {
+                value = _data.AsSpan(s.ValueOffset, s.ValueLength);
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>A property decoded as UTF-8 (invalid bytes become U+FFFD), or null when absent.</summary>
+    public string? GetString(string key)
+    {
+        Span<byte> keyBytes = key.Length <= 128 ? stackalloc byte[key.Length * 3] : new byte[Encoding.UTF8.GetMaxByteCount(key.Length)];
+        int n = Encoding.UTF8.GetBytes(key, keyBytes);
+        return TryGetValue(keyBytes[..n], out var value) ? Encoding.UTF8.GetString(value) : null;
+    }
+
+    /// <summary>The raw bytes of property <paramref name="index"/> (0-based, arrival order).</summary>
+    public void GetProperty(int index, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        ref readonly PropertySlice s = ref _slices[index];
+        key = _data.AsSpan(s.KeyOffset, s.KeyLength);
+        value = _data.AsSpan(s.ValueOffset, s.ValueLength);
+    }
+
+    /// <summary>All properties decoded as UTF-8, in arrival order (allocates; for display and recording).</summary>
+    public IEnumerable<KeyValuePair<string, string>> Properties
+    {
+        get
+        {
+            for (int i = 0; i < _slices.Length; i++)
+            {
+                PropertySlice s = _slices[i];
+                yield return new(
+                    Encoding.UTF8.GetString(_data, s.KeyOffset, s.KeyLength),
+                    Encoding.UTF8.GetString(_data, s.ValueOffset, s.ValueLength));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Builds an event from decoded properties (coldplug, replay, tests). Keys must be non-empty and
+    /// free of <c>=</c> and NUL; values free of NUL. Throws <see cref="ArgumentException"/> otherwise.
+    /// </summary>
+    public static Uevent Create(UeventSource source, IEnumerable<KeyValuePair<string, string>> properties, bool coldplug = false, long receivedTimestamp = 0)
+    {
+        var buffer = new List<byte>(256);
+        var slices = new List<PropertySlice>(16);
+        foreach (var (key, value) in properties)
+        {
+            if (key.Length == 0 || key.Contains('=') || key.Contains('\0'))
+            {
+                throw new ArgumentException($"invalid property key '{key}'", nameof(properties));
+            }
+
+            if (value.Contains('\0'))
+            {
+                throw new ArgumentException($"property {key} contains NUL", nameof(properties));
+            }
+
+            int keyOffset = buffer.Count;
+            buffer.AddRange(Encoding.UTF8.GetBytes(key));
+            int keyLength = buffer.Count - keyOffset;
+            buffer.Add((byte)'=');
+            int valueOffset = buffer.Count;
+            buffer.AddRange(Encoding.UTF8.GetBytes(value));
+            slices.Add(new PropertySlice(keyOffset, keyLength, valueOffset, buffer.Count - valueOffset));
+            buffer.Add(0);
+        }
+
+        return new Uevent(source, buffer.ToArray(), slices.ToArray(), coldplug, receivedTimestamp);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{ActionText} {DevPath} ({Subsystem})";
+}
+
+/// <summary>Where one <c>KEY=VALUE</c> property sits in an event's buffer.</summary>
+internal readonly record struct PropertySlice(int KeyOffset, int KeyLength, int ValueOffset, int ValueLength);

@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace KvmUdevAgent.Cli;
+
+/// <summary>Every top-level verb, one line each; each verb lives in its own <c>*Command.cs</c>.</summary>
+internal static class CommandRegistry
+{
+    public static IEnumerable<Command> Create()
+    {
+        yield break;
+    }
+}
