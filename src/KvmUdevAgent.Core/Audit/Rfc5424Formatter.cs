@@ -158,11 +158,7 @@ internal sealed class Rfc5424Formatter
 
             int excess = bytes.Length - maxBytes + 64 + cut.Sum(c => c.Length + 1) + 32;
             string victim = bestElement < 0 ? text! : elements[bestElement].Params[bestParam].Value;
-            int keep = Math.Max(0, victim.Length - excess);
-            if (keep > 0 && char.IsHighSurrogate(victim[keep - 1]))
-            {
-                keep--;
-            }
+            int keep = PrefixFitting(victim, EncodedLength(victim, bestElement >= 0) - excess, bestElement >= 0);
 
             string name = bestElement < 0 ? "msg" : elements[bestElement].Params[bestParam].Key;
             if (!cut.Contains(name))
@@ -202,6 +198,46 @@ internal sealed class Rfc5424Formatter
 
         return bytes[..end];
     }
+
+    /// <summary>How many chars of <paramref name="value"/> fit in <paramref name="maxBytes"/> once encoded, never splitting a pair.</summary>
+    private static int PrefixFitting(string value, int maxBytes, bool rfcEscapes)
+    {
+        int bytes = 0, chars = 0;
+        while (chars < value.Length)
+        {
+            Rune.DecodeFromUtf16(value.AsSpan(chars), out Rune rune, out int consumed);
+            bytes += EncodedLength(rune, rfcEscapes);
+            if (bytes > maxBytes)
+            {
+                break;
+            }
+
+            chars += consumed;
+        }
+
+        return chars;
+    }
+
+    private static int EncodedLength(string value, bool rfcEscapes)
+    {
+        int bytes = 0;
+        ReadOnlySpan<char> rest = value;
+        while (!rest.IsEmpty)
+        {
+            Rune.DecodeFromUtf16(rest, out Rune rune, out int consumed);
+            rest = rest[consumed..];
+            bytes += EncodedLength(rune, rfcEscapes);
+        }
+
+        return bytes;
+    }
+
+    private static int EncodedLength(Rune rune, bool rfcEscapes) => rune.Value switch
+    {
+        < 0x20 or 0x7F or (>= 0x80 and <= 0x9F) => 4,
+        '"' or '\\' or ']' when rfcEscapes => 2,
+        _ => rune.Utf8SequenceLength,
+    };
 
     private static void WriteText(ArrayBufferWriter<byte> output, string value, bool rfcEscapes)
     {
