@@ -88,7 +88,7 @@ internal sealed class AuditSink : IAuditWriter, IAsyncDisposable
         };
     }
 
-    private static SyslogMessage DropNotice(long count)
+    internal static SyslogMessage DropNotice(long count)
     {
         string text = string.Create(CultureInfo.InvariantCulture, $"audit queue full: {count} audit records dropped");
         return new SyslogMessage

@@ -26,7 +26,10 @@ namespace KvmUdevAgent.Core.Audit;
 /// <item>MSG is UTF-8 preceded by the BOM (§6.4); control characters become <c>\xHH</c> as above.</item>
 /// <item>A message longer than the transport's limit is shortened by cutting the longest values
 /// (and the MSG) at a character boundary; the names of the cut fields go into an extra
-/// <c>truncated</c> parameter of the first SD element.</item>
+/// <c>truncated</c> parameter of the first SD element. STRUCTURED-DATA as a whole is also kept
+/// under 64 KiB (<see cref="DefaultMaxStructuredDataBytes"/>): rsyslog keeps its length in a
+/// 16-bit field (<c>uint16_t lenStrucData</c> in msg.h), so a longer one comes out of its
+/// <c>%structured-data%</c> property cut modulo 65,536 in the middle of a value, unparseable.</item>
 /// </list>
 /// </summary>
 internal sealed class Rfc5424Formatter
@@ -36,9 +39,13 @@ internal sealed class Rfc5424Formatter
 
     private static readonly byte[] s_bom = [0xEF, 0xBB, 0xBF];
 
-    private readonly byte[] _headerAfterPri;
+    /// <summary>Largest STRUCTURED-DATA rsyslog can hand on intact (its length is a <c>uint16_t</c>).</summary>
+    public const int DefaultMaxStructuredDataBytes = 65535;
 
-    public Rfc5424Formatter(SyslogFacility facility, string? appName, string? hostname = null, string? procId = null, string enterpriseId = DocumentationEnterpriseId)
+    private readonly byte[] _headerAfterPri;
+    private readonly int _maxStructuredDataBytes;
+
+    public Rfc5424Formatter(SyslogFacility facility, string? appName, string? hostname = null, string? procId = null, string enterpriseId = DocumentationEnterpriseId, int maxStructuredDataBytes = DefaultMaxStructuredDataBytes)
     {
         if (!IsValidEnterpriseId(enterpriseId))
         {
@@ -51,6 +58,7 @@ internal sealed class Rfc5424Formatter
         AppName = HeaderToken(appName, 48);
         ProcId = HeaderToken(procId ?? Environment.ProcessId.ToString(CultureInfo.InvariantCulture), 128);
         _headerAfterPri = Encoding.ASCII.GetBytes($"{Hostname} {AppName} {ProcId} ");
+        _maxStructuredDataBytes = maxStructuredDataBytes;
     }
 
     public SyslogFacility Facility { get; }
@@ -86,11 +94,11 @@ internal sealed class Rfc5424Formatter
     public byte[] Format(SyslogMessage message, int maxBytes = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(message);
-        byte[] bytes = FormatCore(message);
-        return bytes.Length <= maxBytes ? bytes : Shorten(message, bytes, maxBytes);
+        byte[] bytes = FormatCore(message, out int sdBytes);
+        return bytes.Length <= maxBytes && sdBytes <= _maxStructuredDataBytes ? bytes : Shorten(message, bytes, sdBytes, maxBytes);
     }
 
-    private byte[] FormatCore(SyslogMessage message)
+    private byte[] FormatCore(SyslogMessage message, out int sdBytes)
     {
         var output = new ArrayBufferWriter<byte>(256);
         int pri = ((int)Facility * 8) + (int)message.Severity;
@@ -98,6 +106,7 @@ internal sealed class Rfc5424Formatter
         output.Write(_headerAfterPri);
         WriteAscii(output, HeaderToken(message.MsgId, 32));
         output.Write(" "u8);
+        int sdStart = output.WrittenCount;
         if (message.Elements.Count == 0)
         {
             output.Write("-"u8);
@@ -121,6 +130,7 @@ internal sealed class Rfc5424Formatter
             output.Write("]"u8);
         }
 
+        sdBytes = output.WrittenCount - sdStart;
         if (!string.IsNullOrEmpty(message.Text))
         {
             output.Write(" "u8);
@@ -131,15 +141,17 @@ internal sealed class Rfc5424Formatter
         return output.WrittenSpan.ToArray();
     }
 
-    private byte[] Shorten(SyslogMessage message, byte[] bytes, int maxBytes)
+    private byte[] Shorten(SyslogMessage message, byte[] bytes, int sdBytes, int maxBytes)
     {
         var elements = message.Elements.Select(e => (e.Name, Params: e.Params.ToList())).ToList();
         string? text = message.Text;
         var cut = new List<string>();
-        for (int attempt = 0; attempt < 64 && bytes.Length > maxBytes; attempt++)
+        for (int attempt = 0; attempt < 64 && (bytes.Length > maxBytes || sdBytes > _maxStructuredDataBytes); attempt++)
         {
+            // Too much STRUCTURED-DATA: only a value can help; too long overall: the MSG may be cut too.
+            bool sdTooLong = sdBytes > _maxStructuredDataBytes;
             // Find the longest value (or the MSG) and cut at least the excess from it, plus room for the marker.
-            int bestElement = -1, bestParam = -1, bestLength = text?.Length ?? 0;
+            int bestElement = -1, bestParam = -1, bestLength = sdTooLong ? 0 : text?.Length ?? 0;
             for (int e = 0; e < elements.Count; e++)
             {
                 for (int p = 0; p < elements[e].Params.Count; p++)
@@ -156,7 +168,7 @@ internal sealed class Rfc5424Formatter
                 break;
             }
 
-            int excess = bytes.Length - maxBytes + 64 + cut.Sum(c => c.Length + 1) + 32;
+            int excess = Math.Max(bytes.Length - maxBytes, sdBytes - _maxStructuredDataBytes) + 64 + cut.Sum(c => c.Length + 1) + 32;
             string victim = bestElement < 0 ? text! : elements[bestElement].Params[bestParam].Value;
             int keep = PrefixFitting(victim, EncodedLength(victim, bestElement >= 0) - excess, bestElement >= 0);
 
@@ -181,7 +193,7 @@ internal sealed class Rfc5424Formatter
                 rebuilt[0] = rebuilt[0] with { Params = [.. rebuilt[0].Params, new(AuditKeys.Truncated, string.Join(' ', cut))] };
             }
 
-            bytes = FormatCore(new SyslogMessage { Severity = message.Severity, Timestamp = message.Timestamp, MsgId = message.MsgId, Elements = rebuilt, Text = text });
+            bytes = FormatCore(new SyslogMessage { Severity = message.Severity, Timestamp = message.Timestamp, MsgId = message.MsgId, Elements = rebuilt, Text = text }, out sdBytes);
         }
 
         if (bytes.Length <= maxBytes)

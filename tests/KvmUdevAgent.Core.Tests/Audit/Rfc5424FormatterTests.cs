@@ -143,4 +143,22 @@ public sealed class Rfc5424FormatterTests
         var formatter = new Rfc5424Formatter(SyslogFacility.Local7, "a", "h", "1");
         Assert.StartsWith("<191>1 ", Format(new SyslogMessage { Severity = SyslogSeverity.Debug, Timestamp = s_time }, formatter), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Format_StructuredDataOver64KiB_IsShortenedEvenWhenTheMessageFits()
+    {
+        var message = new SyslogMessage
+        {
+            Severity = SyslogSeverity.Informational,
+            Timestamp = s_time,
+            Elements = [new SdElement("kua", [new("stdout", new string('x', 70_000))])],
+            Text = new string('m', 1000),
+        };
+        string line = Encoding.UTF8.GetString(new Rfc5424Formatter(SyslogFacility.Daemon, "a", "h", "1").Format(message, 1_000_000));
+        int sdStart = line.IndexOf('[', StringComparison.Ordinal);
+        int sdEnd = line.IndexOf(" \uFEFF", StringComparison.Ordinal);
+        Assert.InRange(sdEnd - sdStart, 60_000, Rfc5424Formatter.DefaultMaxStructuredDataBytes);
+        Assert.Equal("stdout", Rfc5424SdParser.Parse(line[sdStart..sdEnd]).Single()[AuditKeys.Truncated]);
+        Assert.EndsWith(new string('m', 1000), line, StringComparison.Ordinal);
+    }
 }
