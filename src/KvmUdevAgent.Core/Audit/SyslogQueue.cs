@@ -6,10 +6,11 @@ namespace KvmUdevAgent.Core.Audit;
 /// <summary>
 /// A bounded queue in front of one syslog transport, drained by one background task, so that a
 /// slow or dead syslog never blocks the caller. Policy: <b>drop newest</b> — when the queue is
-/// full, the message being written is dropped and counted. Accepted messages are then delivered
-/// in order with no hole among them, and the loss is one contiguous range whose size the next
-/// delivered <c>dropped</c> notice (if configured) and <see cref="Status"/> report; with
-/// drop-oldest the records describing the start of an outage would be the ones lost.
+/// full, the message being written is dropped and counted. Accepted messages are delivered in
+/// order, so an outage keeps its first records (the ones that say what went wrong first; with
+/// drop-oldest those would be the ones lost) and loses later ones, except where the worker frees a
+/// slot; how many were lost is reported by the next delivered <c>dropped</c> notice (if
+/// configured) and by <see cref="Status"/>.
 /// A failed send is retried (same message, reconnecting) with exponential backoff, so messages
 /// queued while syslog is down arrive when it comes back, up to the queue's capacity.
 /// </summary>

@@ -53,6 +53,15 @@ internal sealed class UnixDatagramSyslogTransport : ISyslogTransport
             socket.Connect(new UnixDomainSocketEndPoint(_path));
             return socket;
         }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+
+            // .NET reports ENOENT here as "Cannot assign requested address"; say what it means for status output.
+            throw new IOException(File.Exists(_path)
+                ? $"cannot connect to syslog socket {_path}: {ex.Message}"
+                : $"syslog socket {_path} does not exist (no syslog daemon listening)", ex);
+        }
         catch
         {
             socket.Dispose();

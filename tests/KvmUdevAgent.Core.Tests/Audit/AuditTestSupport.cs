@@ -28,6 +28,21 @@ internal static class AuditTestSupport
             maxBackoff: TimeSpan.FromMilliseconds(250)));
     }
 
+    /// <summary>Polls <paramref name="condition"/> until true; throws <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"condition not met within {timeout.TotalSeconds} s");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
     /// <summary>What the formatter does to MSG text: control characters as \xHH.</summary>
     public static string EscapeControls(string text)
     {
