@@ -75,12 +75,3 @@ internal sealed record SyslogEndpoint(SyslogTransportKind Kind, string Path, str
         _ => "off",
     };
 }
-
-internal enum SyslogTransportKind
-{
-    Unknown = 0,
-    Off,
-    Unix,
-    Udp,
-    Tcp,
-}

@@ -20,9 +20,3 @@ internal sealed class SyslogMessage
     /// <summary>The human MSG; null or empty omits the MSG part.</summary>
     public string? Text { get; init; }
 }
-
-/// <summary>
-/// One SD element. <paramref name="Name"/> is the SD-ID without <c>@</c>; the formatter appends
-/// <c>@</c> and the configured private enterprise number.
-/// </summary>
-internal sealed record SdElement(string Name, IReadOnlyList<KeyValuePair<string, string>> Params);

@@ -126,13 +126,13 @@ internal sealed class SyslogQueue : IAsyncDisposable, IDisposable
                 Volatile.Write(ref _inFlight, 1);
                 if (reader.TryRead(out SyslogMessage? message))
                 {
-                    await SendAsync(message, cancellationToken).ConfigureAwait(false);
+                    await SendOrDropAsync(message, cancellationToken).ConfigureAwait(false);
                     long dropped = Interlocked.Read(ref _dropped);
                     if (_dropNotice is not null && dropped > _dropReported && _lastError is null)
                     {
                         long count = dropped - _dropReported;
                         _dropReported = dropped;
-                        await SendAsync(_dropNotice(count), cancellationToken).ConfigureAwait(false);
+                        await SendOrDropAsync(_dropNotice(count), cancellationToken).ConfigureAwait(false);
                     }
                 }
 
@@ -143,6 +143,20 @@ internal sealed class SyslogQueue : IAsyncDisposable, IDisposable
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Disposal ran out of drain time; what is left is counted as dropped by DisposeAsync.
+        }
+    }
+
+    /// <summary>Never lets one bad message end the worker: anything unexpected drops that message, counted.</summary>
+    private async Task SendOrDropAsync(SyslogMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Interlocked.Increment(ref _dropped);
+            Volatile.Write(ref _lastError, ex.Message);
         }
     }
 
@@ -206,6 +220,3 @@ internal sealed class SyslogQueue : IAsyncDisposable, IDisposable
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }
-
-/// <summary>Counters of one syslog queue, for <c>status</c>. <paramref name="Queued"/> includes the message being sent.</summary>
-internal sealed record SyslogQueueStatus(string Target, long Enqueued, long Sent, long Dropped, long SendFailures, int Queued, string? LastError);
