@@ -300,6 +300,11 @@ internal sealed class Rfc5424Formatter
             return "-";
         }
 
+        if (value.Length <= maxLength && !value.AsSpan().ContainsAnyExceptInRange('!', '~'))
+        {
+            return value;
+        }
+
         var chars = value.Length <= maxLength ? value.ToCharArray() : value.AsSpan(0, maxLength).ToArray();
         for (int i = 0; i < chars.Length; i++)
         {
@@ -318,6 +323,11 @@ internal sealed class Rfc5424Formatter
         if (string.IsNullOrEmpty(value))
         {
             return "_";
+        }
+
+        if (value.Length <= maxLength && !value.AsSpan().ContainsAnyExceptInRange('!', '~') && value.AsSpan().IndexOfAny(allowAt ? "=]\"" : "=]\"@") < 0)
+        {
+            return value;
         }
 
         var chars = value.Length <= maxLength ? value.ToCharArray() : value.AsSpan(0, maxLength).ToArray();

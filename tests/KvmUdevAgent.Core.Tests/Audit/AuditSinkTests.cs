@@ -165,8 +165,9 @@ public sealed class AuditSinkTests(RsyslogFixture fixture) : IClassFixture<Rsysl
 
     /// <summary>
     /// Pins what rsyslog does with raw control characters (its default
-    /// <c>parser.escapeControlCharactersOnReceive="on"</c>): it rewrites them as <c>#ooo</c> octal, which
-    /// a value could also contain literally, and drops DEL. That is why the formatter writes them as <c>\xHH</c>.
+    /// <c>parser.escapeControlCharactersOnReceive="on"</c>): it rewrites C0 controls as <c>#ooo</c> octal,
+    /// which a value could also contain literally (DEL and C1 pass through raw; its <c>jsonf</c> output then
+    /// drops DEL). That is why the formatter writes them all as <c>\xHH</c>.
     /// </summary>
     [Fact]
     public async Task Rsyslog_RawControlCharacters_AreRewrittenAsOctal()
