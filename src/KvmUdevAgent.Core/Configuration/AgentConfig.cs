@@ -93,4 +93,10 @@ public sealed record AuditConfig
 
     /// <summary>APP-NAME in the RFC 5424 header. Default <c>kvm-udev-agent</c>.</summary>
     public string AppName { get; init; } = "kvm-udev-agent";
+
+    /// <summary>
+    /// Private enterprise number in the structured-data SD-IDs (<c>kua@32473</c>). Default <c>32473</c>,
+    /// the IANA example number reserved for documentation (RFC 5612); a site with its own number sets it.
+    /// </summary>
+    public string EnterpriseId { get; init; } = "32473";
 }
