@@ -19,7 +19,7 @@ public static class AgentConfigLoader
         ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit"];
 
     private static readonly string[] s_vmKeys = ["monitor", "protocol"];
-    private static readonly string[] s_auditKeys = ["syslog", "facility", "app_name"];
+    private static readonly string[] s_auditKeys = ["syslog", "facility", "app_name", "enterprise_id"];
 
     /// <summary>
     /// Loads <paramref name="path"/>. A missing file gives all defaults (with <see cref="AgentConfig.FilePath"/>
@@ -263,7 +263,7 @@ public static class AgentConfigLoader
             {
                 string auditKey = ((YamlScalarNode)k).Value ?? string.Empty;
                 string? value = Scalar(v);
-                if (value is null && auditKey is "syslog" or "facility" or "app_name")
+                if (value is null && auditKey is "syslog" or "facility" or "app_name" or "enterprise_id")
                 {
                     continue;
                 }
@@ -300,6 +300,17 @@ public static class AgentConfigLoader
                         else
                         {
                             Error(v, "bad-value", "app_name must be 1 to 48 printable ASCII characters without spaces (RFC 5424 APP-NAME)");
+                        }
+
+                        break;
+                    case "enterprise_id":
+                        if (value!.Length is > 0 and <= 20 && value.All(char.IsAsciiDigit))
+                        {
+                            audit = audit with { EnterpriseId = value };
+                        }
+                        else
+                        {
+                            Error(v, "bad-value", "enterprise_id must be the IANA private enterprise number, digits only (the SD-ID is kua@NUMBER)");
                         }
 
                         break;

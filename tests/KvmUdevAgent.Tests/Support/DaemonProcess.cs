@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace KvmUdevAgent.Tests.Support;
+
+/// <summary>
+/// The agent daemon as a real process, started as a user would (<c>kvm-udev-agent run --config FILE</c>)
+/// but inside a private network namespace (<c>unshare -n</c>), so the netlink messages a test injects
+/// there reach only this daemon. Readiness is the real systemd protocol: the test binds
+/// <c>NOTIFY_SOCKET</c> and waits for <c>READY=1</c>. Stopped by PID in <see cref="DisposeAsync"/>.
+/// </summary>
+internal sealed class DaemonProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Socket _notify;
+    private readonly StringBuilder _stderr = new();
+    private readonly StringBuilder _stdout = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _notifyLoop;
+    private int _disposed;
+
+    private DaemonProcess(Process process, Socket notify)
+    {
+        _process = process;
+        _notify = notify;
+        _notifyLoop = Task.Run(ReadNotificationsAsync);
+    }
+
+    public int Pid => _process.Id;
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public string Stdout
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Every sd_notify message received, in order.</summary>
+    public List<string> Notifications { get; } = [];
+
+    public static DaemonProcess Start(string configPath, string workDirectory, params string[] extraArgs)
+    {
+        string notifyPath = Path.Combine(workDirectory, "notify.sock");
+        File.Delete(notifyPath);
+        var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
+
+        var psi = new ProcessStartInfo("unshare")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = workDirectory,
+        };
+        foreach (string a in (string[])["--net", "--", RepoPaths.AgentBinary, "run", "--config", configPath, .. extraArgs])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["NOTIFY_SOCKET"] = notifyPath;
+        Process process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the daemon");
+        var daemon = new DaemonProcess(process, notify);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (daemon._stderr)
+                {
+                    daemon._stderr.AppendLine(e.Data);
+                }
+            }
+        };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (daemon._stdout)
+                {
+                    daemon._stdout.AppendLine(e.Data);
+                }
+            }
+        };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        return daemon;
+    }
+
+    /// <summary>Waits for READY=1; fails with the daemon's stderr if it exits first or the timeout passes.</summary>
+    public async Task WaitReadyAsync(TimeSpan? timeout = null)
+    {
+        Task exited = _process.WaitForExitAsync();
+        Task first = await Task.WhenAny(_ready.Task, exited, Task.Delay(timeout ?? TimeSpan.FromSeconds(30)));
+        if (first != _ready.Task)
+        {
+            throw new InvalidOperationException(
+                (_process.HasExited ? $"daemon exited with {_process.ExitCode} before READY=1" : "daemon did not signal READY=1 in time") + "\nstderr:\n" + Stderr);
+        }
+    }
+
+    /// <summary>Sends a signal by PID (SIGTERM 15, SIGHUP 1, SIGKILL 9).</summary>
+    public void Signal(int signal)
+    {
+        if (!_process.HasExited)
+        {
+            _ = Tmds.Linux.LibC.kill(_process.Id, signal);
+        }
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
+    }
+
+    private async Task ReadNotificationsAsync()
+    {
+        var buffer = new byte[4096];
+        try
+        {
+            while (true)
+            {
+                int n = await _notify.ReceiveAsync(buffer, SocketFlags.None);
+                string message = Encoding.UTF8.GetString(buffer, 0, n);
+                lock (Notifications)
+                {
+                    Notifications.Add(message);
+                }
+
+                if (message.Split('\n').Contains("READY=1"))
+                {
+                    _ready.TrySetResult();
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!_process.HasExited)
+            {
+                Signal(15);
+                try
+                {
+                    await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+                }
+                catch (TimeoutException)
+                {
+                    _process.Kill();
+                    await _process.WaitForExitAsync();
+                }
+            }
+        }
+        finally
+        {
+            _notify.Dispose();
+            await _notifyLoop;
+            _process.Dispose();
+        }
+    }
+}
