@@ -60,7 +60,7 @@ public sealed class SyslogLogEventSinkTests(RsyslogFixture fixture) : IClassFixt
     [Fact]
     public void WriteToSyslog_Off_AddsNoSink()
     {
-        Assert.True(AuditSettings.TryCreate(new Configuration.AuditConfig { Syslog = "off" }, out AuditSettings? off, out _));
+        Assert.True(AuditSettings.TryCreate(new KvmUdevAgent.Core.Configuration.AuditConfig { Syslog = "off" }, out AuditSettings? off, out _));
         var configuration = new LoggerConfiguration();
         Assert.Same(configuration, configuration.WriteToSyslog(off));
     }
