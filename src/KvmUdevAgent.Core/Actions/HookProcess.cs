@@ -16,8 +16,11 @@ namespace KvmUdevAgent.Core.Actions;
 /// One dedicated thread per hook polls the two pipes and a pidfd. The pidfd turns readable
 /// when the main process exits but does not reap it: while it is an unreaped zombie its pid,
 /// and so the process group id, cannot be reused, which makes <c>kill(-pgid)</c> safe until
-/// <see cref="Reap"/>. .NET's own SIGCHLD handling only reaps the children it started
-/// (unless SIGCHLD was ignored when the runtime started), so it does not steal this one.
+/// <see cref="Reap"/>. .NET's own SIGCHLD handling only peeks (<c>waitid(WNOWAIT)</c>) at
+/// children it did not start and leaves them alone, except when the runtime is PID 1 or
+/// started with SIGCHLD ignored: then it reaps every child, the exit status is lost
+/// (<see cref="Reap"/> returns nulls) and the group id is no longer pinned. Run the agent
+/// under an init (systemd, or <c>docker --init</c>), not as PID 1.
 /// </remarks>
 internal sealed class HookProcess : IAsyncDisposable
 {

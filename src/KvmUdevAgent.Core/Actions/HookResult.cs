@@ -24,7 +24,7 @@ internal sealed record HookResult
 
     public bool StderrTruncated { get; init; }
 
-    /// <summary>Why the hook did not start.</summary>
+    /// <summary>Why the hook did not start, or why its exit status is unknown.</summary>
     public string? Error { get; init; }
 
     public TimeSpan Duration { get; init; }

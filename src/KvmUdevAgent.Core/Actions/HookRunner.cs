@@ -75,6 +75,9 @@ internal sealed class HookRunner(ILogger<HookRunner>? logger = null)
                 StdoutTruncated = process.Stdout.Truncated,
                 Stderr = process.Stderr.ToText(),
                 StderrTruncated = process.Stderr.Truncated,
+                Error = exitCode is null && signal is null
+                    ? "exit status unavailable: another reaper took it (.NET reaps every child when the agent runs as PID 1 or started with SIGCHLD ignored)"
+                    : null,
                 Duration = Stopwatch.GetElapsedTime(started),
             };
         }

@@ -142,6 +142,29 @@ public sealed class MountActionTests(LoopDeviceFixture loops) : IClassFixture<Lo
     }
 
     [Fact]
+    public async Task ApplyAsync_TwoDrivesSameLabelAtOnce_DistinctMountPoints()
+    {
+        var mountBase = loops.NewBase();
+        using var action = new MountAction(mountBase);
+        try
+        {
+            var results = await Task.WhenAll(
+                Task.Run(() => action.ApplyAsync(Request(loops.FlashA, "FLASH"), CancellationToken.None)),
+                Task.Run(() => action.ApplyAsync(Request(loops.FlashB, "FLASH"), CancellationToken.None)));
+
+            Assert.All(results, r => Assert.Equal(MountOutcome.Mounted, r.Outcome));
+            Assert.Equal([mountBase + "/FLASH", mountBase + "/FLASH-2"], results.Select(r => r.MountPoint).Order(StringComparer.Ordinal));
+            var table = MountInfo.Read();
+            Assert.Equal(2, MountInfo.FindUnderBase(table, mountBase).Count);
+            Assert.All(results, r => Assert.Single(table, e => e.MountPoint == r.MountPoint));
+        }
+        finally
+        {
+            await CleanupAsync(mountBase);
+        }
+    }
+
+    [Fact]
     public async Task ApplyAsync_SameDeviceTwice_AlreadyMounted()
     {
         var mountBase = loops.NewBase();
