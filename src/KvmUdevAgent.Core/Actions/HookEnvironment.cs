@@ -9,7 +9,7 @@ internal static class HookEnvironment
     public const int MaxEntries = 1024;
 
     /// <summary>
-    /// Fails with a reason when argv is empty or too long, <c>argv[0]</c> is not an absolute
+    /// Fails with a reason when the timeout is not positive, argv is empty or too long, <c>argv[0]</c> is not an absolute
     /// path to an existing, executable regular file, any argument contains NUL (it cannot be
     /// passed through exec), a variable name is not <c>KUA_[A-Z0-9_]+</c>, or a value contains
     /// NUL. Values are otherwise passed verbatim: quotes, <c>$(…)</c>, backticks, newlines.
@@ -31,6 +31,12 @@ internal static class HookEnvironment
                 reason = $"hook argument {i} contains NUL";
                 return false;
             }
+        }
+        if ((request.Timeout <= TimeSpan.Zero && request.Timeout != Timeout.InfiniteTimeSpan) || request.KillGrace < TimeSpan.Zero
+            || request.Timeout.TotalMilliseconds > int.MaxValue || request.KillGrace.TotalMilliseconds > int.MaxValue)
+        {
+            reason = "hook timeout must be positive (or infinite) and the kill grace not negative";
+            return false;
         }
         var program = args[0];
         if (!program.StartsWith('/'))

@@ -323,6 +323,15 @@ public sealed class HookRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_ZeroTimeout_NotStarted()
+    {
+        var result = await _runner.RunAsync(new HookRequest { Argv = ["/bin/true"], Timeout = TimeSpan.Zero }, CancellationToken.None);
+
+        Assert.Equal(HookOutcome.NotStarted, result.Outcome);
+        Assert.Equal("hook timeout must be positive (or infinite) and the kill grace not negative", result.Error);
+    }
+
+    [Fact]
     public async Task RunAsync_NulInArgument_NotStarted()
     {
         var result = await _runner.RunAsync(new HookRequest { Argv = ["/bin/true", "a\0b"] }, CancellationToken.None);

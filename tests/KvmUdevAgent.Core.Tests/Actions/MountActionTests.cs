@@ -112,6 +112,27 @@ public sealed class MountActionTests(LoopDeviceFixture loops) : IClassFixture<Lo
     }
 
     [Fact]
+    public async Task ApplyAsync_NameWithSpaceAndUnicode_FoundInMountTableAndReverted()
+    {
+        var mountBase = loops.NewBase();
+        using var action = new MountAction(mountBase);
+        try
+        {
+            var result = await action.ApplyAsync(Request(loops.FlashA, "My Stick\t☃"), CancellationToken.None);
+
+            Assert.Equal(MountOutcome.Mounted, result.Outcome);
+            Assert.Equal(mountBase + "/My Stick_☃", result.MountPoint);
+            Assert.Equal(loops.FlashA, MountInfo.FindByMountPoint(MountInfo.Read(), result.MountPoint!)!.Source);
+            Assert.Equal(MountOutcome.Unmounted, (await action.RevertAsync(result.MountPoint!, CancellationToken.None)).Outcome);
+            Assert.False(Directory.Exists(result.MountPoint));
+        }
+        finally
+        {
+            await CleanupAsync(mountBase);
+        }
+    }
+
+    [Fact]
     public async Task ApplyAsync_NameTakenByMountAndByNonEmptyDirectory_GetsSuffix()
     {
         var mountBase = loops.NewBase();
