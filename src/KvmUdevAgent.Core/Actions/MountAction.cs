@@ -85,10 +85,7 @@ internal sealed partial class MountAction : IDisposable
                     }
                     switch (baseDir.Claim(candidate, out reason))
                     {
-                        case MountBaseDirectory.ClaimResult.Created:
-                            mountPoint = path;
-                            break;
-                        case MountBaseDirectory.ClaimResult.ReusedEmpty:
+                        case MountBaseDirectory.ClaimResult.Created or MountBaseDirectory.ClaimResult.ReusedEmpty:
                             mountPoint = path;
                             break;
                         case MountBaseDirectory.ClaimResult.Taken:
