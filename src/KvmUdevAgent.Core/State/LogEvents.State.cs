@@ -1,0 +1,8 @@
+namespace KvmUdevAgent.Core;
+
+internal static partial class LogEvents
+{
+    public const int StateWriteFailed = 6000;
+    public const int StateWritten = 6001;
+    public const int StateTempFileRemoved = 6002;
+}
