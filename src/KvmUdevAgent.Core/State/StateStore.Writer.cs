@@ -13,9 +13,15 @@ public sealed partial class StateStore
             {
                 // After a failed write, come back on the next change or after the backoff,
                 // whichever is first: the disk may have been freed meanwhile.
-                Task<bool> changed = _dirty.Reader.WaitToReadAsync().AsTask();
-                Task delay = Task.Delay(retry, _timeProvider);
-                more = await Task.WhenAny(changed, delay).ConfigureAwait(false) != changed || await changed.ConfigureAwait(false);
+                using CancellationTokenSource backoff = new(retry, _timeProvider);
+                try
+                {
+                    more = await _dirty.Reader.WaitToReadAsync(backoff.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    more = true;
+                }
             }
             else
             {

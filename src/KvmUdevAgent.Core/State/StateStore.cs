@@ -19,7 +19,6 @@ public sealed partial class StateStore : IAsyncDisposable
 
     private readonly Lock _lock = new();
     private readonly Channel<bool> _dirty = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
     private readonly List<(long Generation, TaskCompletionSource Done)> _flushWaiters = [];
@@ -193,7 +192,6 @@ public sealed partial class StateStore : IAsyncDisposable
 
         _dirty.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
-        _stopping.Dispose();
     }
 
     private static bool IsSameAttachment(AttachmentRecord a, string vm, string qemuId) =>

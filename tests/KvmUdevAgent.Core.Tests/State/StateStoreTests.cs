@@ -75,6 +75,28 @@ public sealed class StateStoreTests
     }
 
     [Fact]
+    public async Task SetAttachment_FromManyThreads_NoChangeLost()
+    {
+        using var dir = StateTestData.CreateTempDir();
+        string path = Path.Combine(dir.Path, "state.json");
+        await using (StateStore store = await StateStore.OpenAsync(path))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(() =>
+            {
+                for (int i = 0; i < 100; i++)
+                {
+                    store.SetAttachment(StateTestData.Attachment((t * 1000) + i));
+                }
+            }))).WaitAsync(s_timeout);
+            Assert.Equal(800, store.Snapshot.Attachments.Length);
+        }
+
+        // DisposeAsync wrote the last changes.
+        Assert.True(StateFile.TryParse(File.ReadAllBytes(path), out AgentState onDisk, out _));
+        Assert.Equal(800, onDisk.Attachments.Select(a => a.QemuId).Distinct().Count());
+    }
+
+    [Fact]
     public async Task OpenAsync_CorruptFile_MovedAsideAndEmptyState()
     {
         using var dir = StateTestData.CreateTempDir();
