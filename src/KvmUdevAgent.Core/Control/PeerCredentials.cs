@@ -79,7 +79,7 @@ internal static class PeerCredentials
     /// so the race can only refuse access, never grant it to a different user. A same-uid process
     /// that dropped or gained groups after connecting is the remaining (accepted) imprecision.
     /// </summary>
-    private static ImmutableArray<uint> ReadGroupsFromProc(int pid, uint uid)
+    internal static ImmutableArray<uint> ReadGroupsFromProc(int pid, uint uid)
     {
         string[] lines;
         try

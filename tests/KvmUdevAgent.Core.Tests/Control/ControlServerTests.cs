@@ -66,11 +66,12 @@ public sealed class ControlServerTests
         await using ControlServer server = await StartAsync(dir, handler);
         await using ControlClient client = await ControlClient.ConnectAsync(dir.Socket, s_timeout);
 
-        ControlResponse response = await client.SendAsync(verb, new JsonObject { ["device"] = "2-1.4", ["vm"] = "win\"xp" }).WaitAsync(s_timeout);
+        ControlResponse response = await client.SendAsync(verb, new JsonObject { ["device"] = "2-1.4", ["vm"] = "win\"xp\n{\"id\":9}\u0001" }).WaitAsync(s_timeout);
 
         Assert.True(response.Ok);
         Assert.Equal(verb, response.Result.GetProperty("done").GetString());
-        Assert.Equal("win\"xp", Assert.Single(handler.Requests).Args.GetProperty("vm").GetString());
+        // A newline in a value is escaped on the wire, so it cannot split the request line.
+        Assert.Equal("win\"xp\n{\"id\":9}\u0001", Assert.Single(handler.Requests).Args.GetProperty("vm").GetString());
     }
 
     [Theory]

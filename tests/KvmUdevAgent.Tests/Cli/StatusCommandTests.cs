@@ -138,13 +138,17 @@ public sealed class StatusCommandTests : IDisposable
     }
 
     /// <summary>Runs the real CLI (the AOT binary from test.sh if set, else the built dll) as uid/gid 65534 with one supplementary group.</summary>
-    private static async Task<(int Code, string Stdout, string Stderr)> RunCliAsNobodyAsync(uint group, params string[] args)
+    private async Task<(int Code, string Stdout, string Stderr)> RunCliAsNobodyAsync(uint group, params string[] args)
     {
         string? aot = Environment.GetEnvironmentVariable("KUA_AOT_BINARY");
         List<string> argv = ["--reuid=65534", "--regid=65534", $"--groups={group}", "env", "HOME=/tmp", "DOTNET_CLI_TELEMETRY_OPTOUT=1"];
         if (!string.IsNullOrEmpty(aot))
         {
-            argv.Add(aot);
+            // test.sh publishes into a mktemp directory (0700) that nobody cannot enter: run a copy.
+            string copy = Path.Combine(_dir, "kvm-udev-agent");
+            File.Copy(aot, copy, overwrite: true);
+            File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            argv.Add(copy);
         }
         else
         {
