@@ -55,13 +55,21 @@ public sealed partial class StateStore : IAsyncDisposable
     /// if missing; a missing file is an empty state; a corrupt file is moved aside and reported in
     /// <see cref="LoadResult"/>, and the state starts empty. Leftover temp files of a crashed write are removed.
     /// </summary>
-    /// <exception cref="IOException">The directory cannot be created or the file cannot be read (permissions, I/O error).</exception>
+    /// <exception cref="IOException">The directory cannot be created, or the file exists but cannot be read (permissions, I/O error); the file is left alone.</exception>
     public static async Task<StateStore> OpenAsync(string path, ILogger<StateStore>? logger = null, TimeProvider? timeProvider = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string fullPath = Path.GetFullPath(path);
         TimeProvider time = timeProvider ?? TimeProvider.System;
-        StateFile.EnsureDirectory(fullPath);
+        try
+        {
+            StateFile.EnsureDirectory(fullPath);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new IOException($"Could not create the directory of the state file {fullPath}: {ex.Message}", ex);
+        }
+
         int removed = StateFile.RemoveStaleTempFiles(fullPath);
 
         AgentState state = AgentState.Empty;
@@ -73,6 +81,11 @@ public sealed partial class StateStore : IAsyncDisposable
         }
         catch (FileNotFoundException)
         {
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Unreadable is not corrupt: moving the file aside would lose a state that may be fine.
+            throw new IOException($"Could not read the state file {fullPath}: {ex.Message}", ex);
         }
 
         if (content is null)
