@@ -9,8 +9,12 @@ public sealed partial class StateStore
         // Warning, not Debug: the writer runs in the background and nobody else sees a failure
         // that no FlushAsync caller is waiting for. The daemon does not log it again.
         [LoggerMessage(EventId = LogEvents.StateWriteFailed, EventName = nameof(LogEvents.StateWriteFailed), Level = LogLevel.Warning,
-            Message = "Failed to write the state file {Path}, keeping the state in memory, retrying on the next change")]
-        public static partial void WriteFailed(ILogger logger, string path, Exception exception);
+            Message = "Failed to write the state file {Path}, keeping the state in memory, retrying in {Delay}")]
+        public static partial void WriteFailed(ILogger logger, string path, TimeSpan delay, Exception exception);
+
+        [LoggerMessage(EventId = LogEvents.StateFinalWriteFailed, EventName = nameof(LogEvents.StateFinalWriteFailed), Level = LogLevel.Warning,
+            Message = "Failed to write the state file {Path} at shutdown; it holds an older state, which the next start reconciles with reality")]
+        public static partial void FinalWriteFailed(ILogger logger, string path, Exception exception);
 
         [LoggerMessage(EventId = LogEvents.StateWritten, EventName = nameof(LogEvents.StateWritten), Level = LogLevel.Debug,
             Message = "Wrote the state file {Path} ({Attachments} attachments, {Mounts} mounts)")]

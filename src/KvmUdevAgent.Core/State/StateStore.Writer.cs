@@ -29,8 +29,22 @@ public sealed partial class StateStore
             }
 
             _dirty.Reader.TryRead(out _);
-            failing = !WritePending();
-            retry = failing ? TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, s_maxRetry.Ticks)) : s_firstRetry;
+            StateWriteException? error = WritePending();
+            retry = error is null ? s_firstRetry
+                : failing ? TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, s_maxRetry.Ticks))
+                : s_firstRetry;
+            failing = error is not null;
+            if (error is not null)
+            {
+                if (more)
+                {
+                    Log.WriteFailed(_logger, FilePath, retry, error);
+                }
+                else
+                {
+                    Log.FinalWriteFailed(_logger, FilePath, error);
+                }
+            }
             if (!more)
             {
                 return;
@@ -38,8 +52,8 @@ public sealed partial class StateStore
         }
     }
 
-    /// <summary>Writes the newest snapshot if it is not on disk yet; false if the write failed.</summary>
-    private bool WritePending()
+    /// <summary>Writes the newest snapshot if it is not on disk yet; the error if the write failed.</summary>
+    private StateWriteException? WritePending()
     {
         AgentState state;
         long generation;
@@ -50,7 +64,7 @@ public sealed partial class StateStore
             if (_persistedGeneration >= generation)
             {
                 CompleteWaiters(null);
-                return true;
+                return null;
             }
         }
 
@@ -61,13 +75,12 @@ public sealed partial class StateStore
         catch (StateWriteException ex)
         {
             Volatile.Write(ref _lastWriteError, ex);
-            Log.WriteFailed(_logger, FilePath, ex);
             lock (_lock)
             {
                 CompleteWaiters(ex);
             }
 
-            return false;
+            return ex;
         }
 
         Volatile.Write(ref _lastWriteError, null);
@@ -78,7 +91,7 @@ public sealed partial class StateStore
             CompleteWaiters(null);
         }
 
-        return true;
+        return null;
     }
 
     /// <summary>Completes the flush waiters that are satisfied (or all of them with the error). Called under the lock.</summary>
