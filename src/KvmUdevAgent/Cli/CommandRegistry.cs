@@ -8,5 +8,7 @@ internal static class CommandRegistry
     public static IEnumerable<Command> Create()
     {
         yield return RunCommand.Create();
+        yield return StatusCommand.Create();
+        yield return ReloadCommand.Create();
     }
 }

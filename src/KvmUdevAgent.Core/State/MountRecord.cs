@@ -1,0 +1,17 @@
+namespace KvmUdevAgent.Core.State;
+
+/// <summary>A filesystem the agent mounted.</summary>
+public sealed record MountRecord
+{
+    /// <summary>The block device (required).</summary>
+    public required DeviceKey Device { get; init; }
+
+    /// <summary>Absolute device node that was mounted (required), e.g. <c>/dev/sdb1</c>.</summary>
+    public required string DevNode { get; init; }
+
+    /// <summary>Absolute mount point (required); it identifies the record.</summary>
+    public required string MountPoint { get; init; }
+
+    /// <summary>When mount(8) succeeded.</summary>
+    public required DateTimeOffset Since { get; init; }
+}
