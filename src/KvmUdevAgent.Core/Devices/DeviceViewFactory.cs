@@ -94,8 +94,14 @@ internal sealed partial class DeviceViewFactory
 
     internal static DeviceIdentity BuildIdentity(Uevent e, SysfsDevice? sysfs)
     {
-        SysfsDevice? usb = sysfs?.FindSelfOrAncestor("usb", "usb_device");
-        string? usbDevPath = usb?.DevPath ?? UsbKernelName.FindUsbDevicePath(e.DevPath);
+        // USB device names (B-P.P under usbB) are unambiguous, so the usb_device is found from the
+        // DEVPATH itself: one directory check instead of a subsystem/DEVTYPE read per parent level.
+        string? usbDevPath = UsbKernelName.FindUsbDevicePath(e.DevPath);
+        SysfsDevice? usb = sysfs is not null && usbDevPath is not null ? new SysfsDevice(sysfs.SysfsRoot, usbDevPath) : null;
+        if (usb is not null && !usb.Exists)
+        {
+            usb = null;
+        }
         int? bus = null;
         string? portPath = null;
         if (usbDevPath is not null && UsbKernelName.TryParse(usbDevPath.AsSpan(usbDevPath.LastIndexOf('/') + 1), out int b, out string? p))

@@ -308,6 +308,17 @@ public sealed class DeviceViewFactoryTests : IDisposable
         Assert.Null(partition.GetAttribute("../../idVendor"));
     }
 
+    [Fact]
+    public void DeviceIdentity_Equals_ComparesInterfacesByValue()
+    {
+        var a = new DeviceIdentity { Serial = "x", Interfaces = ["08:06:50"] };
+        var b = new DeviceIdentity { Serial = "x", Interfaces = ["08:06:50"] };
+
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.NotEqual(a, b with { Interfaces = ["08:06:50", "03:01:01"] });
+    }
+
     private static SysfsFixture.Node Pick(SysfsFixture.Drive d, string which) => which switch
     {
         "usb" => d.UsbDevice,
@@ -321,8 +332,7 @@ public sealed class DeviceViewFactoryTests : IDisposable
 
     private static void AssertSameIdentity(DeviceIdentity expected, DeviceIdentity actual)
     {
-        // ImmutableArray compares by reference inside the record's Equals.
         Assert.Equal(expected.Interfaces.ToArray(), actual.Interfaces.ToArray());
-        Assert.Equal(expected with { Interfaces = [] }, actual with { Interfaces = [] });
+        Assert.Equal(expected, actual);
     }
 }
