@@ -76,6 +76,8 @@ internal sealed partial class DeviceViewFactory
         view.Event.Source != UeventSource.Udev &&
         view.Event.Source != UeventSource.Replay &&
         view.Identity.FsType is null && view.Identity.FsUuid is null && view.Identity.FsLabel is null &&
+        // Unbound loop devices and card readers without media have size 0: nothing to find.
+        view.Identity.SizeBytes != 0 &&
         view.Identity.DevNode is not null;
 
     private SysfsDevice? OpenSysfs(Uevent uevent)
