@@ -12,6 +12,8 @@ internal sealed class SysfsDevice
     // Attributes larger than this are not values anyone matches on (descriptors, config blobs).
     private const int MaxAttributeBytes = 4096;
     private readonly ConcurrentDictionary<string, string?> _attributes = new(StringComparer.Ordinal);
+    private SysfsDevice? _parent;
+    private bool _parentResolved;
 
     public SysfsDevice(string sysfsRoot, string devPath)
     {
@@ -48,26 +50,38 @@ internal sealed class SysfsDevice
     {
         get
         {
-            string path = DevPath;
-            while (true)
+            // Resolved once and kept, so ATTRS{} walks of many rules share one attribute cache per parent.
+            if (!_parentResolved)
             {
-                int slash = path.LastIndexOf('/');
-                if (slash <= 0)
-                {
-                    return null;
-                }
+                _parent = ResolveParent();
+                _parentResolved = true;
+            }
 
-                path = path[..slash];
-                if (path == "/devices" || !path.StartsWith("/devices/", StringComparison.Ordinal))
-                {
-                    return null;
-                }
+            return _parent;
+        }
+    }
 
-                string dir = Path.Join(SysfsRoot, path);
-                if (!System.IO.Directory.Exists(dir) || File.Exists(Path.Join(dir, "uevent")))
-                {
-                    return new SysfsDevice(SysfsRoot, path);
-                }
+    private SysfsDevice? ResolveParent()
+    {
+        string path = DevPath;
+        while (true)
+        {
+            int slash = path.LastIndexOf('/');
+            if (slash <= 0)
+            {
+                return null;
+            }
+
+            path = path[..slash];
+            if (path == "/devices" || !path.StartsWith("/devices/", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            string dir = Path.Join(SysfsRoot, path);
+            if (!System.IO.Directory.Exists(dir) || File.Exists(Path.Join(dir, "uevent")))
+            {
+                return new SysfsDevice(SysfsRoot, path);
             }
         }
     }
