@@ -38,6 +38,45 @@ public sealed class BlkidProbeTests
         Assert.Equal("not a block device", notBlock.Error);
     }
 
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task ProbeAsync_HangingTool_KilledAfterTimeout()
+    {
+        string dir = Directory.CreateTempSubdirectory("kua-blkid-").FullName;
+        try
+        {
+            // Stands in for a blkid stuck on a dying device; exec keeps the pid we kill.
+            string script = Path.Join(dir, "blkid");
+            File.WriteAllText(script, "#!/bin/sh\nexec sleep 60\n");
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            string node = AnyBlockDevice();
+            var probe = new BlkidProbe(script, TimeSpan.FromMilliseconds(300));
+
+            var result = await probe.ProbeAsync(node, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+
+            Assert.Equal(BlkidStatus.Failed, result.Status);
+            Assert.Equal("blkid did not answer within 0.3 s", result.Error);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ProbeAsync_MissingTool_FailsWithPath()
+    {
+        var result = await new BlkidProbe("/nonexistent/blkid").ProbeAsync(AnyBlockDevice(), CancellationToken.None);
+
+        Assert.Equal(BlkidStatus.Failed, result.Status);
+        Assert.StartsWith("cannot run /nonexistent/blkid: ", result.Error, StringComparison.Ordinal);
+    }
+
+    // /dev/loopN nodes exist (as block devices) whether or not anything is attached.
+    private static string AnyBlockDevice() =>
+        Directory.GetFiles("/dev", "loop*").Order(StringComparer.Ordinal).FirstOrDefault(DeviceNode.IsBlockDevice)
+        ?? throw new InvalidOperationException("no /dev/loopN block device; load the loop module (Debian package 'kmod': modprobe loop)");
+
     [Theory]
     [InlineData("plain", "plain")]
     [InlineData("a\\x20b", "a b")]
