@@ -1,0 +1,67 @@
+using KvmUdevAgent.Core.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace KvmUdevAgent.Daemon;
+
+/// <summary>Builds the Generic Host that runs the agent: logging, systemd integration, the pipeline.</summary>
+internal static class DaemonHost
+{
+    public static IHost Build(AgentConfig config, DaemonOptions options)
+    {
+        // The empty builder reads no appsettings or environment configuration: the agent's own
+        // config file is the one source of settings, and start-up stays small for NativeAOT.
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ApplicationName = "kvm-udev-agent",
+            ContentRootPath = "/",
+        });
+
+        builder.Services.AddSystemd();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(options.Verbose ? LogLevel.Debug : LogLevel.Information);
+        builder.Logging.AddSerilog(CreateLogger(options), dispose: true);
+        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(options);
+        DaemonServices.Add(builder.Services, config, options);
+        return builder.Build();
+    }
+
+    private static Serilog.Core.Logger CreateLogger(DaemonOptions options)
+    {
+        var configuration = new LoggerConfiguration()
+            .MinimumLevel.Is(options.Verbose ? LogEventLevel.Debug : LogEventLevel.Information);
+        configuration = options.LogFormat == LogFormat.Json
+            ? configuration.WriteTo.Console(new CompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose)
+            : configuration.WriteTo.Console(
+                outputTemplate: "{Level:u3} {Message:lj}{NewLine}{Exception}",
+                standardErrorFromLevel: LogEventLevel.Verbose,
+                formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+        return configuration.CreateLogger();
+    }
+}
+
+/// <summary>Options of <c>run</c> that are not in the configuration file.</summary>
+internal sealed record DaemonOptions
+{
+    public bool DryRun { get; init; }
+
+    public bool Verbose { get; init; }
+
+    public LogFormat LogFormat { get; init; } = LogFormat.Text;
+
+    /// <summary>How long SIGTERM waits for in-flight actions before the process exits.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+internal enum LogFormat
+{
+    Text,
+    Json,
+}

@@ -1,0 +1,89 @@
+using KvmUdevAgent.Core.Configuration;
+
+namespace KvmUdevAgent.Core.Tests.Configuration;
+
+public sealed class AgentConfigLoaderTests
+{
+    private static AgentConfig Parse(string yaml, out List<ConfigDiagnostic> diagnostics) =>
+        AgentConfigLoader.Parse(yaml, "agent.yaml", "/etc/kvm-udev-agent", out diagnostics);
+
+    [Fact]
+    public void Parse_Empty_GivesDefaults()
+    {
+        AgentConfig config = Parse("", out var diagnostics);
+        Assert.Empty(diagnostics);
+        Assert.Empty(config.Vms);
+        Assert.Equal(new AgentConfig() with { Vms = config.Vms }, config);
+    }
+
+    [Fact]
+    public void Parse_ShippedConfig_Loads()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "config", "agent.yaml");
+        Assert.True(AgentConfigLoader.TryLoad(path, mustExist: true, out AgentConfig config, out var diagnostics), string.Join('\n', diagnostics));
+        Assert.Equal("unix:/run/qemu/winxp.qmp", config.Vms["winxp"].Monitor);
+        Assert.Equal(MonitorProtocol.Hmp, config.Vms["centos"].Protocol);
+        Assert.Equal(16 * 1024 * 1024, config.ReceiveBufferBytes);
+        Assert.EndsWith("/rules", config.RulesDir, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_RelativePaths_ResolveAgainstConfigDirectory()
+    {
+        AgentConfig config = Parse("rules_dir: rules.d\nvms:\n  a: { monitor: 'unix:run/a.qmp' }\n", out var diagnostics);
+        Assert.Empty(diagnostics);
+        Assert.Equal("/etc/kvm-udev-agent/rules.d", config.RulesDir);
+        Assert.Equal("unix:/etc/kvm-udev-agent/run/a.qmp", config.Vms["a"].Monitor);
+    }
+
+    [Fact]
+    public void Rejects_UnknownKey_WithPositionAndSuggestion()
+    {
+        Parse("source: auto\nrule_dir: /x\n", out var diagnostics);
+        ConfigDiagnostic d = Assert.Single(diagnostics);
+        Assert.Equal("agent.yaml:2:1: error: unknown key 'rule_dir'; did you mean 'rules_dir'?", d.ToString());
+    }
+
+    [Fact]
+    public void Rejects_AllProblemsInOnePass()
+    {
+        Parse("source: udevd\nvms:\n  winxp: { monitor: 'serial:/dev/ttyS0' }\n  'bad name': { monitor: 'tcp:h:1' }\n  c: { protocol: qmp }\naudit:\n  facility: nope\n", out var diagnostics);
+        Assert.Equal(
+            [
+                "agent.yaml:1:9: error: unknown source 'udevd'; expected one of: auto, udev, kernel",
+                "agent.yaml:3:21: error: VM 'winxp': 'serial:/dev/ttyS0' is not a monitor address; expected unix:/path, tcp:host:port or telnet:host:port",
+                "agent.yaml:4:3: error: 'bad name' is not a valid VM name; use letters, digits, '-', '_' and '.', starting with a letter or digit (at most 64)",
+                "agent.yaml:5:6: error: VM 'c': 'monitor' is required (unix:/path, tcp:host:port or telnet:host:port)",
+                "agent.yaml:7:13: error: unknown syslog facility 'nope'; expected one of: kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, ftp, local0, local1, local2, local3, local4, local5, local6, local7",
+            ],
+            diagnostics.Select(d => d.ToString()));
+    }
+
+    [Fact]
+    public void Rejects_YamlSyntax_WithPosition()
+    {
+        Parse("vms:\n  a: { monitor: 'unix:/x'\n", out var diagnostics);
+        ConfigDiagnostic d = Assert.Single(diagnostics);
+        Assert.Equal("yaml-syntax", d.Code);
+        Assert.True(d.Line >= 2);
+    }
+
+    [Theory]
+    [InlineData("16MiB", 16 * 1024 * 1024)]
+    [InlineData("65536", 65536)]
+    [InlineData("1G", 1 << 30)]
+    public void Parse_ReceiveBuffer_Sizes(string text, int expected)
+    {
+        AgentConfig config = Parse($"receive_buffer: {text}\n", out var diagnostics);
+        Assert.Empty(diagnostics);
+        Assert.Equal(expected, config.ReceiveBufferBytes);
+    }
+
+    [Fact]
+    public void TryLoad_MissingFile_DefaultsUnlessRequired()
+    {
+        Assert.True(AgentConfigLoader.TryLoad("/nonexistent/agent.yaml", mustExist: false, out _, out _));
+        Assert.False(AgentConfigLoader.TryLoad("/nonexistent/agent.yaml", mustExist: true, out _, out var diagnostics));
+        Assert.Equal("/nonexistent/agent.yaml: error: no such file", Assert.Single(diagnostics).ToString());
+    }
+}
