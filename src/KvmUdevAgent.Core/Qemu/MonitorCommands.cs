@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using KvmUdevAgent.Core.Configuration;
 
@@ -13,6 +14,12 @@ internal sealed class MonitorCommands : IVmMonitor
     private const string PcieRootPort = "pcie-root-port";
 
     private readonly IMonitorConnection _connection;
+
+    // Unplugs QEMU accepted but the guest has not finished, on this connection (= this QEMU
+    // process). A second device_del of such a device fails ("already in the process of unplug"),
+    // so it is answered from here while QEMU still lists the device. Value: the cleanup that
+    // runs when DEVICE_DELETED arrives.
+    private readonly ConcurrentDictionary<string, Task> _unplugPending = new(StringComparer.Ordinal);
 
     public MonitorCommands(IMonitorConnection connection, TimeSpan? detachTimeout = null)
     {
@@ -107,7 +114,22 @@ internal sealed class MonitorCommands : IVmMonitor
             throw new ArgumentException("Only devices the agent attached (kua-...) are detached.", nameof(id));
         }
 
+        if (_unplugPending.ContainsKey(id))
+        {
+            if (await ExistsAsync(id, cancellationToken).ConfigureAwait(false))
+            {
+                return DetachResult.Pending;
+            }
+
+            _unplugPending.TryRemove(id, out _);
+        }
+
         DeviceDelResult deleted = await _connection.DeviceDelAsync(id, DetachTimeout, cancellationToken).ConfigureAwait(false);
+        if (deleted == DeviceDelResult.Pending)
+        {
+            _unplugPending[id] = Task.CompletedTask;
+        }
+
         if (!QemuDeviceId.IsBlock(id))
         {
             return ToDetachResult(deleted);
@@ -124,7 +146,7 @@ internal sealed class MonitorCommands : IVmMonitor
             }
             else
             {
-                _ = FinishDetachWhenDeletedAsync(id, node);
+                _unplugPending[id] = FinishDetachWhenDeletedAsync(id, node);
             }
 
             return DetachResult.Pending;
@@ -137,7 +159,7 @@ internal sealed class MonitorCommands : IVmMonitor
     private async Task FinishDetachWhenDeletedAsync(string id, string node)
     {
         // Runs as long as the connection lives; a reconnect finds a new QEMU (no node) or the
-        // reconcile removes the leftover node.
+        // reconcile removes the leftover node. The wait is registered before the first await.
         try
         {
             if (await _connection.WhenDeviceDeletedAsync(id, CancellationToken.None).ConfigureAwait(false))
@@ -149,6 +171,13 @@ internal sealed class MonitorCommands : IVmMonitor
         {
         }
     }
+
+    /// <summary>
+    /// Completes when a detach that returned <see cref="DetachResult.Pending"/> has finished its
+    /// cleanup (QEMU reported the deletion and the block node was removed) or the connection closed;
+    /// at once for any other id.
+    /// </summary>
+    public Task WhenDetachFinishedAsync(string id) => _unplugPending.TryGetValue(id, out Task? cleanup) ? cleanup : Task.CompletedTask;
 
     private async Task TryBlockDelAsync(string node)
     {

@@ -129,6 +129,38 @@ public sealed partial class MonitorCommandsHmpTests : IClassFixture<HmpQemuFixtu
     }
 
     [Fact]
+    public async Task Connect_Telnet_RefusesEveryOptionQemuOffers()
+    {
+        RecordingStream? recording = null;
+        await using HmpConnection hmp = await ConnectHmpAsync("telnet", s => recording = new RecordingStream(s));
+        Assert.Equal(new QemuVersion(hmp.Version.Major, hmp.Version.Minor, hmp.Version.Micro, null), await new MonitorCommands(hmp).QueryVersionAsync(CancellationToken.None));
+
+        // QEMU offers WILL ECHO, WILL SUPPRESS-GO-AHEAD, WILL BINARY and DO BINARY; each is refused
+        // (IAC DONT / IAC WONT) and nothing else was sent.
+        Assert.Equal(new byte[] { 255, 254, 1, 255, 254, 3, 255, 254, 0, 255, 252, 0 }, recording!.Written);
+        IReadOnlyList<string> lines = await hmp.ExecuteAsync(new HmpLine("info").Word("version"), CancellationToken.None);
+        Assert.StartsWith(hmp.Version.Major + "." + hmp.Version.Minor + "." + hmp.Version.Micro, Assert.Single(lines), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_QemuStopped_TimesOutAndClosesTheOutOfStepSession()
+    {
+        await using HmpConnection hmp = Assert.IsType<HmpConnection>(await MonitorConnector.ConnectAsync(Endpoint("unix"), MonitorProtocol.Hmp, TimeSpan.FromMilliseconds(500), null, CancellationToken.None));
+        Assert.Equal(0, Tmds.Linux.LibC.kill(_fixture.Qemu.Pid, Tmds.Linux.LibC.SIGSTOP));
+        try
+        {
+            await Assert.ThrowsAsync<MonitorTimeoutException>(() => hmp.QomListAsync("/machine/peripheral", CancellationToken.None));
+        }
+        finally
+        {
+            Assert.Equal(0, Tmds.Linux.LibC.kill(_fixture.Qemu.Pid, Tmds.Linux.LibC.SIGCONT));
+        }
+
+        await hmp.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAsync<MonitorDisconnectedException>(() => hmp.QomListAsync("/machine/peripheral", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Connect_ForcedQmpOnHmpSocket_FailsNamingBothProtocols()
     {
         MonitorProtocolException error = await Assert.ThrowsAsync<MonitorProtocolException>(() =>

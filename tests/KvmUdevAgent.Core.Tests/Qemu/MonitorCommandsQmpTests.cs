@@ -145,7 +145,7 @@ public sealed class MonitorCommandsQmpTests : IClassFixture<QmpQemuFixture>
     }
 
     [Fact]
-    public async Task AttachBlockAsync_VirtioBlkOnQ35_UsesFreeRootPortAndDetachWaitsForGuest()
+    public async Task AttachBlockAsync_VirtioBlkOnQ35_UsesFreeRootPortAndFinishesDetachWhenQemuReportsIt()
     {
         await using QmpConnection qmp = await ConnectAsync();
         var commands = new MonitorCommands(qmp, detachTimeout: TimeSpan.FromMilliseconds(300));
@@ -161,6 +161,15 @@ public sealed class MonitorCommandsQmpTests : IClassFixture<QmpQemuFixture>
         // and the node stays until QEMU reports the deletion.
         Assert.Equal(DetachResult.Pending, await commands.DetachAsync(request.Id, CancellationToken.None));
         Assert.Contains(request.NodeName, await qmp.ListBlockNodesAsync(CancellationToken.None));
+        // Asking again while the guest still holds it is not an error.
+        Assert.Equal(DetachResult.Pending, await commands.DetachAsync(request.Id, CancellationToken.None));
+
+        // A reset completes the pending unplug (DEVICE_DELETED); the cleanup then removes the node.
+        await qmp.ExecuteAsync("system_reset", null, CancellationToken.None);
+        await commands.WhenDetachFinishedAsync(request.Id).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain(request.Id, await PeripheralsAsync(qmp));
+        Assert.DoesNotContain(request.NodeName, await qmp.ListBlockNodesAsync(CancellationToken.None));
+        Assert.Equal(DetachResult.AlreadyGone, await commands.DetachAsync(request.Id, CancellationToken.None));
     }
 
     [Fact]
