@@ -24,11 +24,7 @@ internal static partial class Log
         Message = "Reconciled VM {Vm}: {Attached} attached, {Detached} detached, {Unchanged} unchanged, {Failed} failed")]
     public static partial void ReconcileCompleted(ILogger logger, string vm, int attached, int detached, int unchanged, int failed);
 
-    [LoggerMessage(EventId = LogEvents.ReconcileAttachFailed, EventName = nameof(LogEvents.ReconcileAttachFailed), Level = LogLevel.Warning,
-        Message = "Reconcile of VM {Vm} could not attach {DeviceId}, ignoring")]
-    public static partial void ReconcileAttachFailed(ILogger logger, string vm, string deviceId, Exception exception);
-
-    [LoggerMessage(EventId = LogEvents.ReconcileDetachFailed, EventName = nameof(LogEvents.ReconcileDetachFailed), Level = LogLevel.Warning,
-        Message = "Reconcile of VM {Vm} could not detach {DeviceId}, ignoring")]
-    public static partial void ReconcileDetachFailed(ILogger logger, string vm, string deviceId, Exception exception);
+    [LoggerMessage(EventId = LogEvents.ReconcileDeviceFailed, EventName = nameof(LogEvents.ReconcileDeviceFailed), Level = LogLevel.Warning,
+        Message = "Reconcile of VM {Vm} could not attach or detach {DeviceId}, ignoring")]
+    public static partial void ReconcileDeviceFailed(ILogger logger, string vm, string deviceId, Exception exception);
 }

@@ -8,7 +8,5 @@ internal static partial class LogEvents
     public const int MonitorDisconnected = 4002;
     public const int MonitorCameBackHandlerFailed = 4003;
     public const int ReconcileCompleted = 4010;
-    public const int ReconcileAttachFailed = 4011;
-    public const int ReconcileDetachFailed = 4012;
-    public const int ReconcileFailed = 4013;
+    public const int ReconcileDeviceFailed = 4011;
 }

@@ -52,8 +52,9 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
     public int ConnectCount => Volatile.Read(ref _connectCount);
 
     /// <summary>
-    /// Adds a handler run after each (re)connect, before commands from elsewhere are likely; handlers
-    /// run one after the other and a failing one is logged and does not stop the others.
+    /// Adds a handler run after each (re)connect, before <see cref="WaitConnectedAsync"/> returns;
+    /// handlers run one after the other, and a failing one is logged and does not stop the others.
+    /// Commands from elsewhere may run concurrently (they are idempotent).
     /// </summary>
     public void OnCameBack(Func<VmMonitor, CancellationToken, Task> handler)
     {
@@ -72,7 +73,10 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until a connection is up (the first, or the next one while disconnected).</summary>
+    /// <summary>
+    /// Waits until a connection is up (the first, or the next one while disconnected) and its
+    /// "came back" handlers (the reconcile) have run.
+    /// </summary>
     public async Task WaitConnectedAsync(CancellationToken cancellationToken) =>
         await Volatile.Read(ref _connected).Task.WaitAsync(cancellationToken).ConfigureAwait(false);
 

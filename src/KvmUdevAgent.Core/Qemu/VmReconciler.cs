@@ -37,7 +37,7 @@ internal sealed class VmReconciler
     {
         foreach ((string id, Exception error) in result.Failed)
         {
-            Log.ReconcileAttachFailed(_logger, result.Vm, id, error);
+            Log.ReconcileDeviceFailed(_logger, result.Vm, id, error);
         }
 
         Log.ReconcileCompleted(_logger, result.Vm, result.Attached.Count, result.Detached.Count, result.Unchanged.Count, result.Failed.Count);
