@@ -63,7 +63,7 @@ internal sealed partial class HmpConnection
         ThrowIfAnyOutput(await ExecuteAsync(line, cancellationToken).ConfigureAwait(false), QmpCommands.DeviceAdd, null);
     }
 
-    public async Task<DeviceDelResult> DeviceDelAsync(string id, TimeSpan waitForRemoval, CancellationToken cancellationToken)
+    public async Task<DeviceDelResult> DeviceDelAsync(string id, TimeSpan waitForRemoval, bool untilReleased, CancellationToken cancellationToken)
     {
         IReadOnlyList<string> lines = await ExecuteAsync(new HmpLine(QmpCommands.DeviceDel).Word(id), cancellationToken).ConfigureAwait(false);
         if (lines.Count > 0)
@@ -78,7 +78,8 @@ internal sealed partial class HmpConnection
         }
 
         // HMP does not print events, so the only way to learn that the unplug finished is to look
-        // at the QOM tree until the device has left it or the timeout is over.
+        // at the QOM tree until the device has left it or the timeout is over. That is enough even
+        // with untilReleased: the agent's HMP drives come from drive_add, and drive_del lets go at once.
         string path = QmpCommands.PeripheralPath + "/" + id;
         DateTime deadline = DateTime.UtcNow + waitForRemoval;
         while (true)

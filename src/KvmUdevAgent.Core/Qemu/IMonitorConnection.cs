@@ -23,9 +23,12 @@ internal interface IMonitorConnection : IAsyncDisposable
 
     /// <summary>
     /// <c>device_del</c>, then waits up to <paramref name="waitForRemoval"/> for QEMU to confirm
-    /// the removal. Never throws for a device that is not there.
+    /// the removal. With <paramref name="untilReleased"/>, removal means QEMU has also let go of the
+    /// device's backends (QMP: <c>DEVICE_DELETED</c>, which QEMU sends ~50 ms after the device left
+    /// the QOM tree); without, leaving the QOM tree is enough (usb-host closes the host device on
+    /// unrealize). Never throws for a device that is not there.
     /// </summary>
-    Task<DeviceDelResult> DeviceDelAsync(string id, TimeSpan waitForRemoval, CancellationToken cancellationToken);
+    Task<DeviceDelResult> DeviceDelAsync(string id, TimeSpan waitForRemoval, bool untilReleased, CancellationToken cancellationToken);
 
     /// <summary>
     /// Completes with true when QEMU reports <paramref name="id"/> deleted after a <see cref="DeviceDelResult.Pending"/>

@@ -124,7 +124,7 @@ internal sealed class MonitorCommands : IVmMonitor
             _unplugPending.TryRemove(id, out _);
         }
 
-        DeviceDelResult deleted = await _connection.DeviceDelAsync(id, DetachTimeout, cancellationToken).ConfigureAwait(false);
+        DeviceDelResult deleted = await _connection.DeviceDelAsync(id, DetachTimeout, untilReleased: QemuDeviceId.IsBlock(id), cancellationToken).ConfigureAwait(false);
         if (deleted == DeviceDelResult.Pending)
         {
             _unplugPending[id] = Task.CompletedTask;

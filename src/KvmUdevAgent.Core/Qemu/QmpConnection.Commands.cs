@@ -60,7 +60,7 @@ internal sealed partial class QmpConnection
             }
         }, cancellationToken);
 
-    public async Task<DeviceDelResult> DeviceDelAsync(string id, TimeSpan waitForRemoval, CancellationToken cancellationToken)
+    public async Task<DeviceDelResult> DeviceDelAsync(string id, TimeSpan waitForRemoval, bool untilReleased, CancellationToken cancellationToken)
     {
         using var stopWaiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // Registered before device_del: USB devices are deleted at once, and QEMU may send the
@@ -78,6 +78,12 @@ internal sealed partial class QmpConnection
 
         try
         {
+            if (!untilReleased && !deleted.IsCompleted
+                && await QomGetAsync(QmpCommands.PeripheralPath + "/" + id, "type", cancellationToken).ConfigureAwait(false) is null)
+            {
+                return DeviceDelResult.Removed;
+            }
+
             await deleted.WaitAsync(waitForRemoval, cancellationToken).ConfigureAwait(false);
             return DeviceDelResult.Removed;
         }
