@@ -103,7 +103,11 @@ internal sealed partial class QmpConnection : IMonitorConnection
     /// <exception cref="QmpException">QEMU answered with an error.</exception>
     /// <exception cref="MonitorTimeoutException">No answer within <see cref="CommandTimeout"/>.</exception>
     /// <exception cref="MonitorDisconnectedException">The connection closed.</exception>
-    public async Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? writeArguments, CancellationToken cancellationToken)
+    public Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? writeArguments, CancellationToken cancellationToken) =>
+        ExecuteAsync(command, writeArguments, CommandTimeout, cancellationToken);
+
+    /// <summary>As <see cref="ExecuteAsync(string, Action{Utf8JsonWriter}?, CancellationToken)"/>, with this command's own timeout.</summary>
+    public async Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? writeArguments, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (_closed)
@@ -149,11 +153,11 @@ internal sealed partial class QmpConnection : IMonitorConnection
 
             try
             {
-                return await reply.Task.WaitAsync(CommandTimeout, cancellationToken).ConfigureAwait(false);
+                return await reply.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException e)
             {
-                throw new MonitorTimeoutException("QEMU did not answer " + command + " within " + CommandTimeout.TotalMilliseconds + " ms.", e);
+                throw new MonitorTimeoutException("QEMU did not answer " + command + " within " + timeout.TotalMilliseconds + " ms.", e);
             }
         }
         finally

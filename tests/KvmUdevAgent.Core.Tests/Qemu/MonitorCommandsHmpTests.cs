@@ -145,7 +145,7 @@ public sealed partial class MonitorCommandsHmpTests : IClassFixture<HmpQemuFixtu
     [Fact]
     public async Task ExecuteAsync_QemuStopped_TimesOutAndClosesTheOutOfStepSession()
     {
-        await using HmpConnection hmp = Assert.IsType<HmpConnection>(await MonitorConnector.ConnectAsync(Endpoint("unix"), MonitorProtocol.Hmp, TimeSpan.FromMilliseconds(500), null, CancellationToken.None));
+        await using HmpConnection hmp = Assert.IsType<HmpConnection>(await MonitorConnector.ConnectAsync(Endpoint("unix"), MonitorProtocol.Hmp, TimeSpan.FromSeconds(1), null, CancellationToken.None));
         Assert.Equal(0, Tmds.Linux.LibC.kill(_fixture.Qemu.Pid, Tmds.Linux.LibC.SIGSTOP));
         try
         {

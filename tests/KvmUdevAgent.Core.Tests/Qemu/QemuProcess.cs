@@ -7,8 +7,9 @@ namespace KvmUdevAgent.Core.Tests.Qemu;
 
 /// <summary>
 /// A real, paused QEMU (<c>q35</c>, TCG, <c>-S</c>, <c>qemu-xhci</c>) for tests, with the monitors
-/// a test asks for. It records the PID, waits for the monitor sockets with a timeout, and
-/// <see cref="Dispose"/> kills it by PID and deletes its temp dir, even when the test failed.
+/// a test asks for. It records the PID, waits with a timeout until QEMU answers on a QMP socket
+/// of its own (so a bad command line fails here, with QEMU's message), and <see cref="Dispose"/>
+/// kills it by PID and deletes its temp dir, even when the test failed.
 /// <see cref="RestartAsync"/> kills it and starts a new QEMU with the same command line, so the
 /// same sockets come back. Reusable by other test projects (the daemon tests): copy or link it.
 /// </summary>
@@ -112,6 +113,7 @@ public sealed class QemuProcess : IDisposable
             File.Delete(socket);
         }
 
+        File.Delete(ReadySocket);
         var start = new ProcessStartInfo(Binary)
         {
             RedirectStandardError = true,
@@ -124,6 +126,10 @@ public sealed class QemuProcess : IDisposable
             start.ArgumentList.Add(argument);
         }
 
+        // A QMP socket of the test support's own, so probing readiness never competes with the
+        // code under test for a monitor (QEMU serves one client per monitor).
+        start.ArgumentList.Add("-qmp");
+        start.ArgumentList.Add("unix:" + ReadySocket + ",server=on,wait=off");
         Process process = Process.Start(start) ?? throw new InvalidOperationException("Could not start " + Binary + ".");
         _process = process;
         Pid = process.Id;
@@ -140,11 +146,30 @@ public sealed class QemuProcess : IDisposable
         await WaitReadyAsync(process).ConfigureAwait(false);
     }
 
+    private string ReadySocket => Path.Combine(TempDir, "ready.qmp");
+
+    /// <summary>
+    /// QEMU creates its monitor sockets and even sends the QMP greeting (from the monitor I/O
+    /// thread) before it builds the machine, and a bad -device makes it exit after that. Commands
+    /// are run by the main loop only, so ready = the support's own QMP socket answers
+    /// <c>qmp_capabilities</c>; then the test's monitors are checked to be listening.
+    /// </summary>
     private async Task WaitReadyAsync(Process process)
     {
         using var timeout = new CancellationTokenSource(s_readyTimeout);
         try
         {
+            while (true)
+            {
+                ThrowIfExited(process);
+                if (File.Exists(ReadySocket) && await AnswersCommandsAsync(timeout.Token).ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                await Task.Delay(20, timeout.Token).ConfigureAwait(false);
+            }
+
             foreach (string socket in _unixSockets)
             {
                 while (!File.Exists(socket))
@@ -156,8 +181,8 @@ public sealed class QemuProcess : IDisposable
 
             foreach (int port in _tcpPorts)
             {
-                // Probe with /proc/net/tcp rather than a connection: QEMU serves one monitor client
-                // at a time and a probe would occupy it until QEMU notices the close.
+                // Checked in /proc/net/tcp rather than by connecting: a connection would compete
+                // with the code under test for the monitor.
                 while (!IsListening(port))
                 {
                     ThrowIfExited(process);
@@ -167,7 +192,27 @@ public sealed class QemuProcess : IDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException("QEMU's monitors did not appear within " + s_readyTimeout + ". stderr: " + StdErr);
+            throw new TimeoutException("QEMU was not ready within " + s_readyTimeout + ". stderr: " + StdErr);
+        }
+    }
+
+    private async Task<bool> AnswersCommandsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(ReadySocket), cancellationToken).ConfigureAwait(false);
+            using var stream = new NetworkStream(socket);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            string? greeting = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync("{\"execute\":\"qmp_capabilities\"}\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+            string? answer = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            return greeting is not null && answer is not null && answer.Contains("\"return\"", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            // Not listening yet, or QEMU exited while building the machine: the caller checks.
+            return false;
         }
     }
 
@@ -175,10 +220,12 @@ public sealed class QemuProcess : IDisposable
     {
         if (process.HasExited)
         {
-            throw new InvalidOperationException("QEMU exited with " + process.ExitCode + ": " + StdErr);
+            process.WaitForExit();
+            throw new InvalidOperationException("QEMU exited with " + process.ExitCode + ": " + StdErr.Trim());
         }
     }
 
+    /// <summary>What QEMU printed while starting (errors, warnings).</summary>
     public string StdErr
     {
         get
@@ -190,7 +237,7 @@ public sealed class QemuProcess : IDisposable
         }
     }
 
-    /// <summary>Kills QEMU by PID (SIGKILL, like a crash) and waits for it to exit.</summary>
+    /// <summary>Kills QEMU by its PID (SIGKILL, like a crash) and waits for it to exit.</summary>
     public void Kill()
     {
         Process? process = _process;
