@@ -115,7 +115,7 @@ internal sealed partial class HmpConnection
         }
 
         IReadOnlyList<string> lines = await ExecuteAsync(line, cancellationToken).ConfigureAwait(false);
-        if (lines.Count != 1 || lines[0] != "OK")
+        if (lines.Count(l => !l.StartsWith("warning: ", StringComparison.Ordinal)) != 1 || lines[^1] != "OK")
         {
             throw ToError(lines.Count == 0 ? ["drive_add printed nothing"] : lines, QmpCommands.HmpDriveAdd, null);
         }

@@ -178,10 +178,11 @@ internal sealed partial class HmpConnection : IMonitorConnection
         await _transport.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Turns the output of a command that prints nothing on success into an error, if there is any.</summary>
+    /// <summary>Turns the output of a command that prints nothing on success into an error, if there is any besides warnings.</summary>
     private static void ThrowIfAnyOutput(IReadOnlyList<string> lines, string command, string? notFoundId)
     {
-        if (lines.Count == 0)
+        // QEMU's warn_report() lines ("warning: ...") go to the monitor too, and do not mean failure.
+        if (lines.All(line => line.StartsWith("warning: ", StringComparison.Ordinal)))
         {
             return;
         }
