@@ -33,12 +33,16 @@ public sealed class VmMonitorTests
         return (monitor, reconciled.Reader);
     }
 
-    [Fact]
-    public async Task QemuRestarted_DeviceAttachedAgainWithoutAnyEvent()
+    [Theory]
+    [InlineData("qmp-unix")]
+    [InlineData("hmp-tcp")]
+    public async Task QemuRestarted_DeviceAttachedAgainWithoutAnyEvent(string monitorKind)
     {
-        using QemuProcess qemu = await QemuProcess.StartAsync(new QemuOptions { Qmp = true });
+        bool qmp = monitorKind == "qmp-unix";
+        using QemuProcess qemu = await QemuProcess.StartAsync(new QemuOptions { Qmp = qmp, HmpTcp = !qmp });
         UsbHostDevice drive = SeedDrive();
-        (VmMonitor monitor, ChannelReader<ReconcileResult> reconciled) = Create(MonitorEndpoint.Unix(qemu.QmpSocket!), MonitorProtocol.Auto, [drive]);
+        MonitorEndpoint endpoint = qmp ? MonitorEndpoint.Unix(qemu.QmpSocket!) : MonitorEndpoint.Tcp("127.0.0.1", qemu.HmpTcpPort);
+        (VmMonitor monitor, ChannelReader<ReconcileResult> reconciled) = Create(endpoint, MonitorProtocol.Auto, [drive]);
         await using (monitor)
         {
             monitor.Start();
