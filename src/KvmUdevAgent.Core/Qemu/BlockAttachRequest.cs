@@ -4,7 +4,7 @@ namespace KvmUdevAgent.Core.Qemu;
 
 /// <summary>
 /// A host block device (<c>/dev/sdb</c>, <c>/dev/loop3</c>) to give a VM as <c>usb-storage</c> or
-/// <c>virtio-blk-pci</c>. Create with <see cref="TryCreate"/>.
+/// <c>virtio-blk-pci</c>. Create with <c>TryCreate</c>, which validates every part that could reach a monitor.
 /// </summary>
 internal sealed record BlockAttachRequest : AttachRequest
 {
@@ -41,6 +41,24 @@ internal sealed record BlockAttachRequest : AttachRequest
     public string NodeName => QemuDeviceId.NodeOf(Id);
 
     public override string Id { get; }
+
+    /// <summary>
+    /// Builds the request for a block device as the daemon sees it: its node, and an identity key
+    /// from the USB vendor:product:serial and port path plus the filesystem UUID, so two identical
+    /// drives differ. The device's serial is shown to the guest (over QMP only).
+    /// </summary>
+    public static bool TryCreate(
+        Devices.DeviceIdentity identity,
+        BlockDeviceModel model,
+        bool readOnly,
+        string? pciBus,
+        [NotNullWhen(true)] out BlockAttachRequest? request,
+        [NotNullWhen(false)] out string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        string identityKey = string.Join('\n', identity.Vendor?.ToString(), identity.Product?.ToString(), identity.Serial, identity.BusNum?.ToString(System.Globalization.CultureInfo.InvariantCulture), identity.PortPath, identity.FsUuid);
+        return TryCreate(identity.DevNode, model, readOnly, identityKey, identity.Serial, pciBus, out request, out reason);
+    }
 
     public static bool TryCreate(
         string? devNode,

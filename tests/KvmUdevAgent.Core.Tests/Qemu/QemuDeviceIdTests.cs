@@ -68,4 +68,17 @@ public sealed partial class QemuDeviceIdTests
         Assert.False(BlockAttachRequest.TryCreate(devNode, BlockDeviceModel.UsbStorage, true, null, null, null, out _, out string? reason));
         Assert.Equal("the device node must be an absolute path under /dev/ made of [A-Za-z0-9_./-]", reason);
     }
+
+    [Fact]
+    public void BlockAttachRequest_FromIdentity_TwinDrivesDifferAndSerialGoesToGuest()
+    {
+        var seed = new DeviceIdentity { Vendor = new UsbId(0x058f), Product = new UsbId(0x6387), Serial = "576B63C4", BusNum = 2, PortPath = "1.4", DevNode = "/dev/sdb" };
+        var twin = seed with { Serial = "0000AAAA", PortPath = "1.3" };
+        Assert.True(BlockAttachRequest.TryCreate(seed, BlockDeviceModel.UsbStorage, true, null, out BlockAttachRequest? a, out _));
+        Assert.True(BlockAttachRequest.TryCreate(twin, BlockDeviceModel.UsbStorage, true, null, out BlockAttachRequest? b, out _));
+        Assert.NotEqual(a.Id, b.Id);
+        Assert.Equal("576B63C4", a.GuestSerial);
+        Assert.False(BlockAttachRequest.TryCreate(seed with { DevNode = null }, BlockDeviceModel.UsbStorage, true, null, out _, out string? reason));
+        Assert.Equal("the device node must be an absolute path under /dev/ made of [A-Za-z0-9_./-]", reason);
+    }
 }
