@@ -10,5 +10,6 @@ internal static class CommandRegistry
         yield return RunCommand.Create();
         yield return StatusCommand.Create();
         yield return ReloadCommand.Create();
+        yield return VmsCommand.Create();
     }
 }

@@ -1,0 +1,127 @@
+using KvmUdevAgent.Core.Configuration;
+
+namespace KvmUdevAgent.Core.Qemu;
+
+/// <summary>Block devices: backend + device on attach, deferred backend cleanup on detach, PCI bus choice.</summary>
+internal sealed partial class MonitorCommands
+{
+    private const string PcieRootPort = "pcie-root-port";
+
+    public async Task<AttachResult> AttachBlockAsync(BlockAttachRequest request, CancellationToken cancellationToken)
+    {
+        if (await ExistsAsync(request.Id, cancellationToken).ConfigureAwait(false))
+        {
+            return AttachResult.AlreadyPresent;
+        }
+
+        var properties = new List<KeyValuePair<string, QemuValue>> { new("drive", QemuValue.Of(request.NodeName)) };
+        string driver;
+        if (request.Model == BlockDeviceModel.VirtioBlk)
+        {
+            driver = "virtio-blk-pci";
+            string? bus = request.PciBus ?? await FindPciBusAsync(cancellationToken).ConfigureAwait(false);
+            if (bus is not null)
+            {
+                properties.Add(new("bus", QemuValue.Of(bus)));
+            }
+        }
+        else
+        {
+            driver = "usb-storage";
+        }
+
+        // The serial is device data: over QMP it is an escaped JSON value; HMP could only take it
+        // raw, so there the guest does without it.
+        if (request.GuestSerial is { Length: > 0 } serial && _connection.Protocol == MonitorProtocol.Qmp)
+        {
+            properties.Add(new("serial", QemuValue.Of(serial)));
+        }
+
+        IReadOnlyList<string> nodes = await _connection.ListBlockNodesAsync(cancellationToken).ConfigureAwait(false);
+        bool nodeExisted = nodes.Contains(request.NodeName, StringComparer.Ordinal);
+        if (!nodeExisted)
+        {
+            // A node left by an earlier attempt has the same id, hence the same device node: reuse it.
+            await _connection.BlockAddAsync(request.NodeName, request.DevNode, request.ReadOnly, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await AddDeviceAsync(new QemuDeviceSpec(driver, request.Id, properties), cancellationToken).ConfigureAwait(false);
+        }
+        catch (MonitorException) when (!nodeExisted)
+        {
+            await TryBlockDelAsync(request.NodeName).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task FinishDetachWhenDeletedAsync(string id, string node)
+    {
+        // Runs as long as the connection lives; a reconnect finds a new QEMU (no node) or the
+        // reconcile removes the leftover node. The wait is registered before the first await.
+        try
+        {
+            if (await _connection.WhenDeviceDeletedAsync(id, CancellationToken.None).ConfigureAwait(false))
+            {
+                await TryBlockDelAsync(node).ConfigureAwait(false);
+            }
+        }
+        catch (MonitorException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Completes when a detach that returned <see cref="DetachResult.Pending"/> has finished its
+    /// cleanup (QEMU reported the deletion and the block node was removed) or the connection closed;
+    /// at once for any other id.
+    /// </summary>
+    public Task WhenDetachFinishedAsync(string id) => _unplugPending.TryGetValue(id, out Task? cleanup) ? cleanup : Task.CompletedTask;
+
+    private async Task TryBlockDelAsync(string node)
+    {
+        try
+        {
+            await _connection.BlockDelAsync(node, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (MonitorException)
+        {
+            // Best effort: the node stays listed and the next reconcile removes it.
+        }
+    }
+
+    /// <summary>
+    /// Where a hot-plugged PCI device can go. On q35, <c>pcie.0</c> does not hotplug ("Bus 'pcie.0'
+    /// does not support hotplugging"): a named <c>pcie-root-port</c> with nothing on its bus is
+    /// needed. The <c>pc</c> machine hotplugs on <c>pci.0</c>, QEMU's default (null).
+    /// </summary>
+    private async Task<string?> FindPciBusAsync(CancellationToken cancellationToken)
+    {
+        string? machine = await _connection.QomGetAsync(QmpCommands.MachinePath, "type", cancellationToken).ConfigureAwait(false);
+        if (machine is null || !machine.Contains("q35", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        IReadOnlyList<QomProperty> children = await _connection.QomListAsync(QmpCommands.PeripheralPath, cancellationToken).ConfigureAwait(false);
+        foreach (QomProperty child in children)
+        {
+            if (child.ChildType != PcieRootPort || !HmpLine.IsSafe(child.Name))
+            {
+                continue;
+            }
+
+            // A root port's bus is named after the port's id; a device on it shows as child[N].
+            string busPath = QmpCommands.PeripheralPath + "/" + child.Name + "/" + child.Name;
+            IReadOnlyList<QomProperty> onBus = await _connection.QomListAsync(busPath, cancellationToken).ConfigureAwait(false);
+            if (!onBus.Any(p => p.Name.StartsWith("child[", StringComparison.Ordinal)))
+            {
+                return child.Name;
+            }
+        }
+
+        throw new MonitorException(
+            "The q35 VM has no free pcie-root-port for virtio-blk (pcie.0 does not hotplug): add '-device pcie-root-port,id=rpN,chassis=N' to its command line, or name a bus.");
+    }
+}

@@ -1,0 +1,285 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Threading.Channels;
+using KvmUdevAgent.Core.Configuration;
+
+namespace KvmUdevAgent.Core.Qemu;
+
+/// <summary>
+/// One QMP session: greeting, <c>qmp_capabilities</c>, numeric command ids, replies routed by id
+/// while events interleave, per-command timeout. Commands are written with <see cref="Utf8JsonWriter"/>
+/// only, so every string value is escaped by the serializer.
+/// </summary>
+internal sealed partial class QmpConnection : IMonitorConnection
+{
+    private readonly MonitorTransport _transport;
+    private readonly ConcurrentDictionary<long, (string Command, TaskCompletionSource<JsonElement> Reply)> _pending = new();
+    private readonly Channel<QmpEvent> _events = Channel.CreateBounded<QmpEvent>(new BoundedChannelOptions(256)
+    {
+        FullMode = BoundedChannelFullMode.DropOldest,
+        SingleWriter = true,
+    });
+    private readonly Lock _waitersLock = new();
+    private readonly List<(Func<QmpEvent, bool> Match, TaskCompletionSource<QmpEvent> Done)> _waiters = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _readLoop = Task.CompletedTask;
+    private long _nextId;
+    private int _disposed;
+    private bool _closed;
+
+    private QmpConnection(MonitorTransport transport, QemuVersion version, TimeSpan commandTimeout)
+    {
+        _transport = transport;
+        Version = version;
+        CommandTimeout = commandTimeout;
+    }
+
+    public MonitorProtocol Protocol => MonitorProtocol.Qmp;
+
+    public QemuVersion Version { get; }
+
+    /// <summary>How long a command may take before <see cref="MonitorTimeoutException"/>.</summary>
+    public TimeSpan CommandTimeout { get; }
+
+    public Task Completion => _completion.Task;
+
+    /// <summary>Every event QEMU sends, newest 256 kept when nobody reads.</summary>
+    public ChannelReader<QmpEvent> Events => _events.Reader;
+
+    /// <summary>
+    /// Takes over a transport whose first line (the greeting) has been read, negotiates capabilities
+    /// and starts routing. Disposes the transport on failure.
+    /// </summary>
+    public static async Task<QmpConnection> OpenAsync(MonitorTransport transport, byte[] greeting, TimeSpan commandTimeout, CancellationToken cancellationToken)
+    {
+        QmpConnection? connection = null;
+        try
+        {
+            QemuVersion version = ParseGreeting(greeting);
+            connection = new QmpConnection(transport, version, commandTimeout);
+            connection._readLoop = connection.ReadLoopAsync();
+            await connection.ExecuteAsync(QmpCommands.Capabilities, null, cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await transport.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+    }
+
+    internal static QemuVersion ParseGreeting(ReadOnlySpan<byte> greeting)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(greeting);
+            using JsonDocument document = JsonDocument.ParseValue(ref reader);
+            JsonElement qmp = document.RootElement.GetProperty("QMP");
+            JsonElement version = qmp.GetProperty("version");
+            JsonElement qemu = version.GetProperty("qemu");
+            string? package = version.TryGetProperty("package", out JsonElement p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+            return new QemuVersion(qemu.GetProperty("major").GetInt32(), qemu.GetProperty("minor").GetInt32(), qemu.GetProperty("micro").GetInt32(), package);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new MonitorProtocolException("The QMP greeting is not the expected {\"QMP\": {\"version\": ...}} object.", e);
+        }
+    }
+
+    /// <summary>
+    /// Sends one command and returns its <c>return</c> value (cloned). <paramref name="writeArguments"/>
+    /// writes the members of the <c>arguments</c> object; null sends none.
+    /// </summary>
+    /// <exception cref="QmpException">QEMU answered with an error.</exception>
+    /// <exception cref="MonitorTimeoutException">No answer within <see cref="CommandTimeout"/>.</exception>
+    /// <exception cref="MonitorDisconnectedException">The connection closed.</exception>
+    public Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? writeArguments, CancellationToken cancellationToken) =>
+        ExecuteAsync(command, writeArguments, CommandTimeout, cancellationToken);
+
+    /// <summary>As <see cref="ExecuteAsync(string, Action{Utf8JsonWriter}?, CancellationToken)"/>, with this command's own timeout.</summary>
+    public async Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? writeArguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_closed)
+        {
+            throw new MonitorDisconnectedException("The QMP connection is closed.");
+        }
+
+        long id = Interlocked.Increment(ref _nextId);
+        var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = (command, reply);
+        try
+        {
+            var buffer = new ArrayBufferWriter<byte>(256);
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("execute", command);
+                if (writeArguments is not null)
+                {
+                    writer.WriteStartObject("arguments");
+                    writeArguments(writer);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteNumber("id", id);
+                writer.WriteEndObject();
+            }
+
+            buffer.Write("\n"u8);
+            if (_closed)
+            {
+                throw new MonitorDisconnectedException("The QMP connection is closed.");
+            }
+
+            try
+            {
+                await _transport.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                throw new MonitorDisconnectedException("The QMP connection closed while sending " + command + ".", e);
+            }
+
+            try
+            {
+                return await reply.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException e)
+            {
+                throw new MonitorTimeoutException("QEMU did not answer " + command + " within " + timeout.TotalMilliseconds + " ms.", e);
+            }
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        await Task.Yield();
+        Exception? failure = null;
+        try
+        {
+            while (true)
+            {
+                byte[]? line = await _transport.ReadLineAsync(_stop.Token).ConfigureAwait(false);
+                if (line is null)
+                {
+                    break;
+                }
+
+                if (line.AsSpan().Trim(" \t\r"u8).IsEmpty)
+                {
+                    continue;
+                }
+
+                Dispatch(line);
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or MonitorProtocolException or System.Net.Sockets.SocketException)
+        {
+            failure = e;
+        }
+        finally
+        {
+            Close(failure);
+        }
+    }
+
+    private void Dispatch(byte[] line)
+    {
+        JsonElement root;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(line);
+            root = document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new MonitorProtocolException("QEMU sent a line that is not JSON.", e);
+        }
+
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        if (root.TryGetProperty("event", out JsonElement eventName) && eventName.ValueKind == JsonValueKind.String)
+        {
+            DispatchEvent(eventName.GetString()!, root);
+            return;
+        }
+
+        // Replies carry the id we sent; a reply without a usable id (QEMU could not parse the
+        // command at all) cannot be routed and would only ever come from a bug of ours.
+        if (!root.TryGetProperty("id", out JsonElement idElement) || !idElement.TryGetInt64(out long id) || !_pending.TryGetValue(id, out (string Command, TaskCompletionSource<JsonElement> Reply) pending))
+        {
+            return;
+        }
+
+        if (root.TryGetProperty("return", out JsonElement result))
+        {
+            pending.Reply.TrySetResult(result);
+        }
+        else if (root.TryGetProperty("error", out JsonElement error))
+        {
+            string errorClass = error.TryGetProperty("class", out JsonElement c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : QmpErrorClasses.GenericError;
+            string description = error.TryGetProperty("desc", out JsonElement de) && de.ValueKind == JsonValueKind.String ? de.GetString()! : "";
+            pending.Reply.TrySetException(new QmpException(errorClass, description, pending.Command));
+        }
+    }
+
+    private void Close(Exception? failure)
+    {
+        List<TaskCompletionSource<QmpEvent>> waiters;
+        lock (_waitersLock)
+        {
+            _closed = true;
+            waiters = [.. _waiters.Select(w => w.Done)];
+            _waiters.Clear();
+        }
+
+        var disconnected = new MonitorDisconnectedException("The QMP connection closed.", failure);
+        foreach (TaskCompletionSource<QmpEvent> waiter in waiters)
+        {
+            waiter.TrySetException(disconnected);
+        }
+
+        foreach ((string _, TaskCompletionSource<JsonElement> reply) in _pending.Values)
+        {
+            reply.TrySetException(disconnected);
+        }
+
+        _events.Writer.TryComplete();
+        _completion.TrySetResult();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        await _readLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        Close(null);
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,29 @@
+namespace KvmUdevAgent.Core.Tests.Qemu;
+
+/// <summary>One paused q35 QEMU with HMP on a unix socket, on TCP (as in the seed) and on telnet, QMP for cross-checks, and a loop device.</summary>
+public sealed class HmpQemuFixture : IAsyncLifetime
+{
+    public QemuProcess Qemu { get; private set; } = null!;
+
+    public LoopDevice Loop { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Loop = LoopDevice.Create();
+        Qemu = await QemuProcess.StartAsync(new QemuOptions { Qmp = true, HmpUnix = true, HmpTcp = true, HmpTelnet = true, PcieRootPorts = 1 });
+    }
+
+    public Task DisposeAsync()
+    {
+        try
+        {
+            Qemu?.Dispose();
+        }
+        finally
+        {
+            Loop?.Dispose();
+        }
+
+        return Task.CompletedTask;
+    }
+}
