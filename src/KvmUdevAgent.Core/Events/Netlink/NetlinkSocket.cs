@@ -185,7 +185,8 @@ internal sealed class NetlinkSocket : IAsyncDisposable, IDisposable
                 uint uid = 0;
                 for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != null; c = CMSG_NXTHDR(&message, c))
                 {
-                    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= (uint)CMSG_LEN(sizeof(ucred)))
+                    // Not CMSG_LEN: Tmds.LibC 0.5.0 rounds it up (32 for a 12-byte ucred), the kernel reports 28.
+                    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= (uint)(sizeof(cmsghdr) + sizeof(ucred)))
                     {
                         hasCredentials = true;
                         uid = ((ucred*)CMSG_DATA(c))->uid;
