@@ -7,6 +7,6 @@ internal static class CommandRegistry
 {
     public static IEnumerable<Command> Create()
     {
-        yield break;
+        yield return MonitorCommand.Create();
     }
 }
