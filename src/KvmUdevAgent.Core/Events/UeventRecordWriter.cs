@@ -30,13 +30,14 @@ public sealed class UeventRecordWriter : IDisposable, IAsyncDisposable
     public static UeventRecordWriter Create(string path) =>
         new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read));
 
-    /// <summary>Appends one line for <paramref name="uevent"/> and flushes.</summary>
-    public void Write(Uevent uevent)
+    /// <summary>Appends one line for <paramref name="uevent"/>, flushes, and returns the line (without its newline).</summary>
+    public string Write(Uevent uevent)
     {
-        ArgumentNullException.ThrowIfNull(uevent);
-        JsonSerializer.Serialize(_stream, ToLine(uevent), UeventRecordJsonContext.Default.UeventRecordLine);
+        string json = ToJson(uevent);
+        _stream.Write(Encoding.UTF8.GetBytes(json));
         _stream.Write(s_newline);
         _stream.Flush();
+        return json;
     }
 
     /// <summary>The record line for <paramref name="uevent"/>, without the newline.</summary>

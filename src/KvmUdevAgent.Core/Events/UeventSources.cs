@@ -1,4 +1,5 @@
 using KvmUdevAgent.Core.Configuration;
+using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Events.Netlink;
 using Microsoft.Extensions.Logging;
 
@@ -38,4 +39,13 @@ public static class UeventSources
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "expected auto, udev or kernel"),
         };
     }
+
+    /// <summary>
+    /// The devices already present under <paramref name="sysfsRoot"/> (USB devices and interfaces, block
+    /// devices), as <c>add</c> events with <see cref="Uevent.Coldplug"/> set and source
+    /// <see cref="UeventSource.Sysfs"/>, parents before children. Lazy: sysfs is read as the caller
+    /// enumerates. Devices that vanish meanwhile are skipped.
+    /// </summary>
+    public static IEnumerable<Uevent> EnumerateColdplug(string sysfsRoot, CancellationToken cancellationToken) =>
+        new ColdplugEnumerator(sysfsRoot).Enumerate(cancellationToken);
 }

@@ -33,7 +33,7 @@ internal sealed class MonitorHandler(TextWriter output, TextWriter error)
 
             if (options.Coldplug)
             {
-                foreach (Uevent uevent in MonitorColdplug.Enumerate(options.SysfsRoot, cancellationToken))
+                foreach (Uevent uevent in UeventSources.EnumerateColdplug(options.SysfsRoot, cancellationToken))
                 {
                     await ShowAsync(uevent, options, recorder).ConfigureAwait(false);
                 }
@@ -120,8 +120,9 @@ internal sealed class MonitorHandler(TextWriter output, TextWriter error)
             return;
         }
 
-        recorder?.Write(uevent);
-        await output.WriteAsync(options.Json ? UeventRecordWriter.ToJson(uevent) + "\n" : MonitorText.Format(uevent)).ConfigureAwait(false);
+        // Record and print the same line, so --json output and the record file agree to the byte.
+        string? json = recorder?.Write(uevent);
+        await output.WriteAsync(options.Json ? (json ?? UeventRecordWriter.ToJson(uevent)) + "\n" : MonitorText.Format(uevent)).ConfigureAwait(false);
         await output.FlushAsync().ConfigureAwait(false);
     }
 

@@ -53,6 +53,50 @@ public sealed class MonitorCommandTests
     }
 
     [Fact]
+    public async Task Monitor_ColdplugFixtureTree_PrintsPresentDevicesFirst_ParentsBeforeChildren()
+    {
+        using var sysfs = new KvmUdevAgent.Core.Tests.Devices.SysfsFixture();
+        sysfs.AddSeedFlashDrive();
+        string record = Path.Combine(Path.GetTempPath(), "kua-monitor-" + Guid.NewGuid().ToString("N") + ".jsonl");
+        using Process monitor = StartAgent("monitor", "--source", "kernel", "--json", "--coldplug", "--sysfs-root", sysfs.Root, "--record", record);
+        try
+        {
+            var lines = new List<string>();
+            int expected = sysfs.Nodes.Count(n => n.Subsystem is "usb" or "block");
+            while (lines.Count < expected)
+            {
+                lines.Add(await monitor.StandardOutput.ReadLineAsync().WaitAsync(s_timeout) ?? throw new InvalidOperationException("monitor exited"));
+            }
+
+            Assert.Equal(0, kill(monitor.Id, 2));
+            await monitor.WaitForExitAsync().WaitAsync(s_timeout);
+            Assert.Equal(ExitCodes.Interrupted, monitor.ExitCode);
+
+            var events = lines.Select(l => UeventRecordReader.TryParseLine(l, out UeventRecord? r, out string? error) ? r : throw new InvalidOperationException(error)).ToList();
+            Assert.All(events, e => Assert.True(e.Event.Coldplug));
+            Assert.All(events, e => Assert.Equal(UeventAction.Add, e.Event.Action));
+            Assert.Contains(events, e => e.Event.GetString("DEVTYPE") == "usb_device" && e.Event.DevPath.EndsWith("-1.4", StringComparison.Ordinal));
+            var devPaths = events.Select(e => e.Event.DevPath).ToList();
+            for (int i = 0; i < devPaths.Count; i++)
+            {
+                Assert.DoesNotContain(devPaths.Skip(i + 1), later => devPaths[i].StartsWith(later + "/", StringComparison.Ordinal));
+            }
+
+            // --record wrote the same lines.
+            Assert.Equal(lines, File.ReadAllLines(record));
+        }
+        finally
+        {
+            if (!monitor.HasExited)
+            {
+                monitor.Kill();
+            }
+
+            File.Delete(record);
+        }
+    }
+
+    [Fact]
     public void MonitorText_HostileBytes_Escaped()
     {
         byte[] props = [.. "ACTION=add\0DEVPATH=/devices/x\0SUBSYSTEM=block\0ID_FS_LABEL=a\u001b[2J\\"u8, 0xff, .. "\u202e\0"u8];
