@@ -17,7 +17,7 @@ namespace KvmUdevAgent.Core.Events;
 /// </remarks>
 internal sealed class KernelUeventSource : NetlinkUeventSource
 {
-    private ulong _lastSeqNum;
+    private readonly SequenceTracker _sequence = new();
 
     public KernelUeventSource(NetlinkSocket socket, int capacity, ILogger logger)
         : base(UeventSource.Kernel, socket, capacity, logger)
@@ -29,23 +29,13 @@ internal sealed class KernelUeventSource : NetlinkUeventSource
 
     protected override void OnAccepted(Uevent uevent)
     {
-        ulong seq = uevent.SeqNum;
-        if (seq == 0)
+        ulong previous = _sequence.Last;
+        ulong missing = _sequence.Observe(uevent.SeqNum);
+        if (missing > 0)
         {
-            return;
-        }
-
-        if (_lastSeqNum != 0 && seq > _lastSeqNum + 1)
-        {
-            ulong missing = seq - _lastSeqNum - 1;
             Counters.AddSequenceGap(missing);
-            Log.SequenceGap(Logger, Kind, _lastSeqNum, seq, missing);
+            Log.SequenceGap(Logger, Kind, previous, uevent.SeqNum, missing);
             SignalOverflow(UeventOverflowKind.SequenceGap, missing);
-        }
-
-        if (seq > _lastSeqNum)
-        {
-            _lastSeqNum = seq;
         }
     }
 }

@@ -26,6 +26,11 @@ internal sealed class MonitorHandler(TextWriter output, TextWriter error)
                 recorder = UeventRecordWriter.Create(options.RecordPath);
             }
 
+            if (sources.Any(s => s.Kind == UeventSource.Udev) && UeventSources.Resolve(SourceKind.Auto, sourceOptions) != SourceKind.Udev)
+            {
+                await error.WriteLineAsync($"monitor: warning: systemd-udevd does not seem to run ({sourceOptions.UdevControlPath} is missing): nothing arrives on the udev group without it; try --source kernel").ConfigureAwait(false);
+            }
+
             if (!options.Json)
             {
                 await error.WriteLineAsync($"monitor: listening for {string.Join(" and ", sources.Select(s => Label(s.Kind)))} uevents; Ctrl-C to stop").ConfigureAwait(false);

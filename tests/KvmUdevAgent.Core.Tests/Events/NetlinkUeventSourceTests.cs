@@ -156,6 +156,21 @@ public sealed class NetlinkUeventSourceTests
     }
 
     [Fact]
+    public async Task UdevSource_DatagramLargerThanReceiveBuffer_RejectsWithTruncated()
+    {
+        using NetnsThread netns = NetnsThread.CreatePrivate();
+        await using NetlinkUeventSource source = netns.Run(() => Open(SourceKind.Udev, 4 * 1024 * 1024));
+        using var injector = new UeventInjector(netns);
+        string token = Guid.NewGuid().ToString("N");
+
+        injector.SendUdev("ACTION=add", "DEVPATH=/devices/huge", "SUBSYSTEM=usb", "BIG=" + new string('x', NetlinkUeventSource.MaxDatagramBytes));
+        injector.SendUdev("ACTION=add", "DEVPATH=/devices/good", "SUBSYSTEM=usb", "KUA_TOKEN=" + token);
+
+        await ReadTokenAsync(source, "KUA_TOKEN", token, describe: true);
+        Assert.Equal(1, source.Counters.Rejected[RejectReason.Truncated]);
+    }
+
+    [Fact]
     public async Task UdevSource_FloodOverSmallBuffer_SignalsOverflow_AndReceivesNextMessage()
     {
         using NetnsThread netns = NetnsThread.CreatePrivate();
