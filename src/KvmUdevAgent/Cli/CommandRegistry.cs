@@ -11,5 +11,6 @@ internal static class CommandRegistry
         yield return StatusCommand.Create();
         yield return ReloadCommand.Create();
         yield return VmsCommand.Create();
+        yield return MonitorCommand.Create();
     }
 }
