@@ -12,6 +12,8 @@ internal sealed class SysfsDevice
     // Attributes larger than this are not values anyone matches on (descriptors, config blobs).
     private const int MaxAttributeBytes = 4096;
     private readonly ConcurrentDictionary<string, string?> _attributes = new(StringComparer.Ordinal);
+    private SysfsDevice? _parent;
+    private bool _parentResolved;
 
     public SysfsDevice(string sysfsRoot, string devPath)
     {
@@ -39,20 +41,31 @@ internal sealed class SysfsDevice
     /// <summary>The bound driver's name, if any.</summary>
     public string? Driver => LinkName("driver");
 
-    /// <summary>The parent device, or null at the top of <c>/devices</c>.</summary>
+    /// <summary>The parent device, or null at the top of <c>/devices</c>. Resolved once and kept, so ATTRS{} walks of many rules share one attribute cache per parent.</summary>
     public SysfsDevice? Parent
     {
         get
         {
-            int slash = DevPath.LastIndexOf('/');
-            if (slash <= 0)
+            if (!_parentResolved)
             {
-                return null;
+                _parent = ResolveParent();
+                _parentResolved = true;
             }
 
-            string parent = DevPath[..slash];
-            return parent == "/devices" || !parent.StartsWith("/devices/", StringComparison.Ordinal) ? null : new SysfsDevice(SysfsRoot, parent);
+            return _parent;
         }
+    }
+
+    private SysfsDevice? ResolveParent()
+    {
+        int slash = DevPath.LastIndexOf('/');
+        if (slash <= 0)
+        {
+            return null;
+        }
+
+        string parent = DevPath[..slash];
+        return parent == "/devices" || !parent.StartsWith("/devices/", StringComparison.Ordinal) ? null : new SysfsDevice(SysfsRoot, parent);
     }
 
     /// <summary>This device and then each parent up to <c>/devices</c>, as udev's ATTRS{} walks them.</summary>
