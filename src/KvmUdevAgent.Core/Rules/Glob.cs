@@ -32,11 +32,21 @@ internal static class Glob
             else if (c == '[')
             {
                 int end = FindBracketEnd(pattern, i);
-                if (end > 0 && pattern[i..end].Contains("[:", StringComparison.Ordinal))
+                if (end < 0)
+                {
+                    // glibc treats some unterminated brackets as a literal '[' and fails others
+                    // outright ("[a-"); refuse them all rather than copy that.
+                    reason = "unterminated '[' bracket expression; write \\[ for a literal '['";
+                    return false;
+                }
+
+                if (pattern[i..end].Contains("[:", StringComparison.Ordinal))
                 {
                     reason = "character classes such as [[:alpha:]] are not supported; list the characters or a range";
                     return false;
                 }
+
+                i = end - 1;
             }
         }
 
