@@ -30,7 +30,11 @@ internal sealed record RuleDefinition
 
     public bool Equals(RuleDefinition? other) =>
         other is not null && Name == other.Name && Description == other.Description && Enabled == other.Enabled && Final == other.Final
-        && Match.SequenceEqual(other.Match) && Equals(Attach, other.Attach) && Equals(Mount, other.Mount) && Equals(Hook, other.Hook);
+        && Canonical(Match).SequenceEqual(Canonical(other.Match)) && Equals(Attach, other.Attach) && Equals(Mount, other.Mount) && Equals(Hook, other.Hook);
+
+    // Match keys are a conjunction, so their written order does not change the rule ('rules show' writes table order).
+    private static IEnumerable<MatchEntry> Canonical(ImmutableArray<MatchEntry> match) =>
+        match.OrderBy(m => m.Key, StringComparer.Ordinal).ThenBy(m => m.Name, StringComparer.Ordinal);
 
     public override int GetHashCode() => HashCode.Combine(Name, Enabled, Final, Match.Length);
 }

@@ -27,6 +27,13 @@ internal sealed partial class RuleFileParser
                 case "vm":
                     vm = Scalar(value, "a VM name from the agent configuration")?.Value;
                     vmPosition = value.Position;
+                    if (vm is not null && _knownVms is not null && !_knownVms.Contains(vm))
+                    {
+                        string? suggestion = Suggestions.Closest(vm, _knownVms);
+                        Error(value.Position, DiagnosticCodes.UnknownVm, $"unknown VM '{vm}'; " + (suggestion is not null ? $"did you mean '{suggestion}'? " : string.Empty)
+                            + (_knownVms.Count == 0 ? "the configuration defines no VMs under 'vms:'" : "expected one of: " + string.Join(", ", _knownVms.Order(StringComparer.Ordinal))));
+                    }
+
                     break;
                 case "as":
                     if (Scalar(value, "usb-host, usb-storage or virtio-blk") is { } word)

@@ -15,13 +15,21 @@ internal sealed partial class RuleFileParser
     private static readonly string[] s_ruleKeys = ["name", "description", "enabled", "final", "match", "attach", "mount", "hook"];
 
     private readonly string _file;
+    private readonly IReadOnlySet<string>? _knownVms;
     private readonly List<RuleDiagnostic> _diagnostics = [];
 
-    private RuleFileParser(string file) => _file = file;
-
-    public static RuleDocument Parse(string file, string text)
+    private RuleFileParser(string file, IReadOnlySet<string>? knownVms)
     {
-        var parser = new RuleFileParser(file);
+        _file = file;
+        _knownVms = knownVms;
+    }
+
+    /// <param name="file">The name diagnostics use.</param>
+    /// <param name="text">The file's text.</param>
+    /// <param name="knownVms">VM names from the configuration; null skips the check (no configuration at hand).</param>
+    public static RuleDocument Parse(string file, string text, IReadOnlySet<string>? knownVms = null)
+    {
+        var parser = new RuleFileParser(file, knownVms);
         var rules = parser.ParseText(text);
         return new RuleDocument(file, rules, [.. parser._diagnostics]);
     }

@@ -54,16 +54,16 @@ internal sealed class RuleSetLoader(IReadOnlySet<string>? knownVms, RulePermissi
                 continue;
             }
 
-            documents.Add(RuleFileParser.Parse(file, text));
+            documents.Add(RuleFileParser.Parse(file, text, knownVms));
         }
 
         return Build(documents, generation, diagnostics);
     }
 
     public RuleLoadResult LoadTexts(IEnumerable<(string File, string Text)> files, long generation) =>
-        Build([.. files.Select(f => RuleFileParser.Parse(f.File, f.Text))], generation, ImmutableArray.CreateBuilder<RuleDiagnostic>());
+        Build([.. files.Select(f => RuleFileParser.Parse(f.File, f.Text, knownVms))], generation, ImmutableArray.CreateBuilder<RuleDiagnostic>());
 
-    private RuleLoadResult Build(List<RuleDocument> documents, long generation, ImmutableArray<RuleDiagnostic>.Builder diagnostics)
+    private static RuleLoadResult Build(List<RuleDocument> documents, long generation, ImmutableArray<RuleDiagnostic>.Builder diagnostics)
     {
         foreach (RuleDocument document in documents)
         {
@@ -71,7 +71,7 @@ internal sealed class RuleSetLoader(IReadOnlySet<string>? knownVms, RulePermissi
         }
 
         ImmutableArray<RuleDefinition> rules = [.. documents.SelectMany(d => d.Rules)];
-        diagnostics.AddRange(RuleValidator.Validate(rules, knownVms));
+        diagnostics.AddRange(RuleValidator.Validate(rules));
         ImmutableArray<RuleDiagnostic> all = diagnostics.ToImmutable();
         return all.Any(d => d.Severity == Severity.Error)
             ? new RuleLoadResult(null, all)

@@ -4,14 +4,13 @@ namespace KvmUdevAgent.Core.Rules;
 
 /// <summary>
 /// Checks across rules and against the configuration, after each file parsed: duplicate names,
-/// VM names that the configuration does not know, and rule pairs that could both attach and
+/// and rule pairs that could both attach and
 /// mount one device. Collects everything, never stops early.
 /// </summary>
 internal static class RuleValidator
 {
     /// <param name="rules">All rules in evaluation order.</param>
-    /// <param name="knownVms">VM names from the configuration; null skips the check (no configuration at hand).</param>
-    public static ImmutableArray<RuleDiagnostic> Validate(IReadOnlyList<RuleDefinition> rules, IReadOnlySet<string>? knownVms)
+    public static ImmutableArray<RuleDiagnostic> Validate(IReadOnlyList<RuleDefinition> rules)
     {
         var diagnostics = ImmutableArray.CreateBuilder<RuleDiagnostic>();
         var firstByName = new Dictionary<string, RuleDefinition>(StringComparer.Ordinal);
@@ -22,14 +21,6 @@ internal static class RuleValidator
                 RuleDefinition first = firstByName[rule.Name];
                 diagnostics.Add(new RuleDiagnostic(rule.File, rule.Position.Line, rule.Position.Column, Severity.Error, DiagnosticCodes.DuplicateName,
                     $"duplicate rule name '{rule.Name}'; first defined at {first.File}:{first.Position.Line}:{first.Position.Column}"));
-            }
-
-            if (rule.Attach is { } attach && knownVms is not null && !knownVms.Contains(attach.Vm))
-            {
-                string? suggestion = Suggestions.Closest(attach.Vm, knownVms);
-                diagnostics.Add(new RuleDiagnostic(rule.File, attach.VmPosition.Line, attach.VmPosition.Column, Severity.Error, DiagnosticCodes.UnknownVm,
-                    $"unknown VM '{attach.Vm}'; " + (suggestion is not null ? $"did you mean '{suggestion}'? " : string.Empty)
-                    + (knownVms.Count == 0 ? "the configuration defines no VMs under 'vms:'" : "expected one of: " + string.Join(", ", knownVms.Order(StringComparer.Ordinal)))));
             }
         }
 
