@@ -41,11 +41,16 @@ internal sealed class SysfsDevice
     /// <summary>The bound driver's name, if any.</summary>
     public string? Driver => LinkName("driver");
 
-    /// <summary>The parent device, or null at the top of <c>/devices</c>. Resolved once and kept, so ATTRS{} walks of many rules share one attribute cache per parent.</summary>
+    /// <summary>
+    /// The parent device, or null at the top of <c>/devices</c>. Directories that are not devices
+    /// (no <c>uevent</c> file, such as the <c>block</c> glue between a SCSI device and its disk)
+    /// are skipped, as sd-device does; when the tree is gone (remove) the parent is purely lexical.
+    /// </summary>
     public SysfsDevice? Parent
     {
         get
         {
+            // Resolved once and kept, so ATTRS{} walks of many rules share one attribute cache per parent.
             if (!_parentResolved)
             {
                 _parent = ResolveParent();
@@ -58,14 +63,91 @@ internal sealed class SysfsDevice
 
     private SysfsDevice? ResolveParent()
     {
-        int slash = DevPath.LastIndexOf('/');
-        if (slash <= 0)
+        string path = DevPath;
+        while (true)
+        {
+            int slash = path.LastIndexOf('/');
+            if (slash <= 0)
+            {
+                return null;
+            }
+
+            path = path[..slash];
+            if (path == "/devices" || !path.StartsWith("/devices/", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            string dir = Path.Join(SysfsRoot, path);
+            if (!System.IO.Directory.Exists(dir) || File.Exists(Path.Join(dir, "uevent")))
+            {
+                return new SysfsDevice(SysfsRoot, path);
+            }
+        }
+    }
+
+    /// <summary>DEVTYPE from the device's <c>uevent</c> file (<c>usb_device</c>, <c>disk</c>, ...), or null.</summary>
+    public string? DevType => GetUeventProperty("DEVTYPE");
+
+    /// <summary>One KEY=VALUE line of the device's <c>uevent</c> file, or null when absent or unreadable.</summary>
+    public string? GetUeventProperty(string key)
+    {
+        string? file = GetAttribute("uevent");
+        if (file is null)
         {
             return null;
         }
 
-        string parent = DevPath[..slash];
-        return parent == "/devices" || !parent.StartsWith("/devices/", StringComparison.Ordinal) ? null : new SysfsDevice(SysfsRoot, parent);
+        foreach (var line in file.AsSpan().EnumerateLines())
+        {
+            if (line.Length > key.Length && line[key.Length] == '=' && line.StartsWith(key, StringComparison.Ordinal))
+            {
+                return line[(key.Length + 1)..].ToString();
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The nearest device, this one included, with the given subsystem and DEVTYPE (udev's
+    /// <c>sd_device_get_parent_with_subsystem_devtype</c>), or null.
+    /// </summary>
+    public SysfsDevice? FindSelfOrAncestor(string subsystem, string? devType)
+    {
+        foreach (SysfsDevice d in SelfAndAncestors())
+        {
+            if (d.Subsystem == subsystem && (devType is null || d.DevType == devType))
+            {
+                return d;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The child device directories (those with a <c>uevent</c> file), in ordinal order of their names.</summary>
+    public IReadOnlyList<SysfsDevice> Children()
+    {
+        try
+        {
+            var list = new List<SysfsDevice>();
+            foreach (string dir in System.IO.Directory.EnumerateDirectories(Directory))
+            {
+                // Links (subsystem, driver, port, ...) are not children.
+                if (new DirectoryInfo(dir).LinkTarget is null && File.Exists(Path.Join(dir, "uevent")))
+                {
+                    list.Add(new SysfsDevice(SysfsRoot, DevPath + "/" + Path.GetFileName(dir)));
+                }
+            }
+
+            list.Sort(static (a, b) => string.CompareOrdinal(a.Kernel, b.Kernel));
+            return list;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 
     /// <summary>This device and then each parent up to <c>/devices</c>, as udev's ATTRS{} walks them.</summary>

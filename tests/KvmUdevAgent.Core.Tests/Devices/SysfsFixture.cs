@@ -366,8 +366,10 @@ internal sealed class SysfsFixture : IDisposable
     {
         var sb = new StringBuilder();
         bool pendingSpace = false;
-        foreach (char c in value.Trim())
+        string trimmed = value.Trim();
+        for (int i = 0; i < trimmed.Length; i++)
         {
+            char c = trimmed[i];
             if (char.IsWhiteSpace(c))
             {
                 pendingSpace = true;
@@ -380,7 +382,9 @@ internal sealed class SysfsFixture : IDisposable
                 pendingSpace = false;
             }
 
-            sb.Append(c >= 0x80 || char.IsAsciiLetterOrDigit(c) || "#+-.:=@_".Contains(c, StringComparison.Ordinal) ? c : '_');
+            // udev keeps a "\x" that looks like its own hex escape.
+            bool escape = c == '\\' && i + 1 < trimmed.Length && trimmed[i + 1] == 'x';
+            sb.Append(escape || c >= 0x80 || char.IsAsciiLetterOrDigit(c) || "#+-.:=@_".Contains(c, StringComparison.Ordinal) ? c : '_');
         }
 
         return sb.ToString();

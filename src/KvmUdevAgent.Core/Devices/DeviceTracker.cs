@@ -1,0 +1,150 @@
+using System.Collections.Concurrent;
+using KvmUdevAgent.Core.Events;
+
+namespace KvmUdevAgent.Core.Devices;
+
+/// <summary>
+/// Event hygiene per devpath (design §3). Kernels 4.14+ follow each <c>add</c> with a <c>bind</c>
+/// and precede each <c>remove</c> with an <c>unbind</c>; these never route, so one plug yields one
+/// add. A live <c>add</c> for a devpath already present is a duplicate and does not route either,
+/// but a coldplug (start or resync) <c>add</c> always does: after an overflow the device at that
+/// path may be another one, and everything downstream is idempotent. The identity seen at
+/// <c>add</c> is remembered so the <c>remove</c>, whose sysfs directory is gone and which carries
+/// few properties, can still be routed by vendor, product and serial. Thread-safe.
+/// </summary>
+internal sealed class DeviceTracker
+{
+    private readonly ConcurrentDictionary<string, TrackedDevice> _devices = new(StringComparer.Ordinal);
+
+    /// <summary>Number of devices believed present.</summary>
+    public int Count => _devices.Count;
+
+    /// <summary>A snapshot of the devices believed present, ordered by devpath (parents first).</summary>
+    public IReadOnlyList<TrackedDevice> Present
+    {
+        get
+        {
+            var list = _devices.Values.ToList();
+            list.Sort(static (a, b) => string.CompareOrdinal(a.DevPath, b.DevPath));
+            return list;
+        }
+    }
+
+    public bool TryGet(string devPath, out TrackedDevice device) => _devices.TryGetValue(devPath, out device!);
+
+    /// <summary>
+    /// Classifies <paramref name="uevent"/> and updates what is present: an add reserves its devpath,
+    /// a remove forgets it and hands back the identity remembered for it, a move follows the rename.
+    /// </summary>
+    public DeviceDecision Classify(Uevent uevent)
+    {
+        string devPath = uevent.DevPath;
+        switch (uevent.Action)
+        {
+            case UeventAction.Add:
+                var fresh = new TrackedDevice(devPath, uevent.Subsystem, uevent.DevType, null);
+                if (uevent.Coldplug)
+                {
+                    // Keep what we knew until the new view replaces it.
+                    _devices.TryAdd(devPath, fresh);
+                    return new DeviceDecision(DeviceEventKind.Add, null);
+                }
+
+                return _devices.TryAdd(devPath, fresh)
+                    ? new DeviceDecision(DeviceEventKind.Add, null)
+                    : new DeviceDecision(DeviceEventKind.Duplicate, null);
+
+            case UeventAction.Remove:
+                return new DeviceDecision(DeviceEventKind.Remove, _devices.TryRemove(devPath, out TrackedDevice? gone) ? gone.Identity : null);
+
+            case UeventAction.Change:
+                // A change for a device we never saw added (started after it, or its add was lost):
+                // start tracking it so its remove finds an identity.
+                _devices.TryAdd(devPath, new TrackedDevice(devPath, uevent.Subsystem, uevent.DevType, null));
+                return new DeviceDecision(DeviceEventKind.Change, null);
+
+            case UeventAction.Move:
+                string? oldPath = uevent.GetString("DEVPATH_OLD");
+                if (oldPath is not null && _devices.TryRemove(oldPath, out TrackedDevice? moved))
+                {
+                    _devices[devPath] = moved with { DevPath = devPath };
+                }
+
+                return new DeviceDecision(DeviceEventKind.Move, null);
+
+            case UeventAction.Bind:
+            case UeventAction.Unbind:
+                return new DeviceDecision(DeviceEventKind.Binding, null);
+
+            default:
+                return new DeviceDecision(DeviceEventKind.Ignored, null);
+        }
+    }
+
+    /// <summary>
+    /// Stores the identity of a built view for its devpath, if the device is still present (a remove
+    /// that raced ahead is not undone).
+    /// </summary>
+    public void Remember(DeviceView view)
+    {
+        while (_devices.TryGetValue(view.DevPath, out TrackedDevice? current))
+        {
+            var updated = current with { Identity = view.Identity, Subsystem = view.Subsystem, DevType = view.DevType };
+            if (_devices.TryUpdate(view.DevPath, updated, current))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Classifies the event and, when it routes, builds its view (with the remembered identity for a
+    /// remove) and remembers the identity of an add or change. The one call the pipeline needs.
+    /// </summary>
+    public async ValueTask<DeviceObservation> ObserveAsync(Uevent uevent, DeviceViewFactory factory, CancellationToken cancellationToken)
+    {
+        DeviceDecision decision = Classify(uevent);
+        if (!decision.Routes)
+        {
+            return new DeviceObservation(decision.Kind, null);
+        }
+
+        DeviceView view = await factory.CreateAsync(uevent, decision.Remembered, cancellationToken).ConfigureAwait(false);
+        if (decision.Kind is DeviceEventKind.Add or DeviceEventKind.Change)
+        {
+            Remember(view);
+        }
+
+        return new DeviceObservation(decision.Kind, view);
+    }
+
+    /// <summary>
+    /// After a resync: the <c>remove</c> events for devices believed present that are no longer in
+    /// <paramref name="presentDevPaths"/> (their remove was lost in an overflow), children first.
+    /// Feed them through <see cref="ObserveAsync"/> like any other event.
+    /// </summary>
+    public IReadOnlyList<Uevent> MissingSince(IEnumerable<string> presentDevPaths)
+    {
+        var present = presentDevPaths as IReadOnlySet<string> ?? new HashSet<string>(presentDevPaths, StringComparer.Ordinal);
+        var missing = _devices.Values.Where(d => !present.Contains(d.DevPath)).ToList();
+        missing.Sort(static (a, b) => string.CompareOrdinal(b.DevPath, a.DevPath));
+        var events = new List<Uevent>(missing.Count);
+        foreach (TrackedDevice d in missing)
+        {
+            var props = new List<KeyValuePair<string, string>>
+            {
+                new(UeventKeys.Action, "remove"),
+                new(UeventKeys.DevPath, d.DevPath),
+                new(UeventKeys.Subsystem, d.Subsystem),
+            };
+            if (d.DevType is not null)
+            {
+                props.Add(new(UeventKeys.DevType, d.DevType));
+            }
+
+            events.Add(Uevent.Create(UeventSource.Sysfs, props, coldplug: true, System.Diagnostics.Stopwatch.GetTimestamp()));
+        }
+
+        return events;
+    }
+}

@@ -1,0 +1,255 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using KvmUdevAgent.Core.Events;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace KvmUdevAgent.Core.Devices;
+
+/// <summary>
+/// Builds the <see cref="DeviceView"/> the rules see from an event and the sysfs tree. Each identity
+/// field comes from the event's udev properties when present (ID_VENDOR_ID, ID_MODEL_ID,
+/// ID_SERIAL_SHORT, ID_USB_INTERFACES, ID_FS_*), else from sysfs (idVendor, idProduct, serial,
+/// busnum, devnum on the nearest <c>usb_device</c>, walking up from a block device), else from
+/// the event's kernel properties (PRODUCT, BUSNUM, DEVNUM). A <c>remove</c> never reads sysfs (its
+/// directory is gone): it gets the identity remembered at <c>add</c>, or what the event itself says.
+/// Device data is kept raw; an id that does not parse is left null; nothing here throws on bad data.
+/// </summary>
+internal sealed partial class DeviceViewFactory
+{
+    private readonly BlkidProbe? _blkid;
+    private readonly ILogger _logger;
+
+    /// <param name="sysfsRoot">The sysfs root (<c>/sys</c>, or a fixture tree).</param>
+    /// <param name="blkid">Probe for filesystems on events that did not pass through udevd; null never probes.</param>
+    /// <param name="logger">Debug-level detail (probe failures).</param>
+    public DeviceViewFactory(string sysfsRoot, BlkidProbe? blkid = null, ILogger<DeviceViewFactory>? logger = null)
+    {
+        SysfsRoot = sysfsRoot;
+        _blkid = blkid;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    public string SysfsRoot { get; }
+
+    /// <summary>Builds the view without probing filesystems (for <c>test</c>, replays and benchmarks).</summary>
+    public DeviceView Create(Uevent uevent, DeviceIdentity? remembered = null)
+    {
+        SysfsDevice? sysfs = OpenSysfs(uevent);
+        if (uevent.Action == UeventAction.Remove && remembered is not null)
+        {
+            return new DeviceView(uevent, remembered, null);
+        }
+
+        return new DeviceView(uevent, BuildIdentity(uevent, sysfs), sysfs);
+    }
+
+    /// <summary>
+    /// Builds the view and, for a block device whose event carries no ID_FS_* and did not come from
+    /// udevd (kernel source, coldplug), asks blkid what is on its device node.
+    /// </summary>
+    public async ValueTask<DeviceView> CreateAsync(Uevent uevent, DeviceIdentity? remembered, CancellationToken cancellationToken)
+    {
+        DeviceView view = Create(uevent, remembered);
+        if (_blkid is null || !NeedsProbe(view))
+        {
+            return view;
+        }
+
+        BlkidResult result = await _blkid.ProbeAsync(view.Identity.DevNode!, cancellationToken).ConfigureAwait(false);
+        switch (result.Status)
+        {
+            case BlkidStatus.Found:
+                var identity = view.Identity with { FsLabel = result.Label, FsUuid = result.Uuid, FsType = result.Type };
+                return new DeviceView(uevent, identity, view.Sysfs);
+            case BlkidStatus.Failed:
+                Log.BlkidFailed(_logger, view.DevPath, view.Identity.DevNode!, result.Error ?? string.Empty);
+                return view;
+            default:
+                return view;
+        }
+    }
+
+    private static bool NeedsProbe(DeviceView view) =>
+        view.Subsystem == "block" &&
+        view.Event.Action is UeventAction.Add or UeventAction.Change &&
+        view.Event.Source != UeventSource.Udev &&
+        view.Event.Source != UeventSource.Replay &&
+        view.Identity.FsType is null && view.Identity.FsUuid is null && view.Identity.FsLabel is null &&
+        view.Identity.DevNode is not null;
+
+    private SysfsDevice? OpenSysfs(Uevent uevent)
+    {
+        // A removed device's directory is gone (or, worse, already reused); a replayed event may
+        // come from another machine. Neither reads sysfs.
+        if (uevent.Action == UeventAction.Remove || uevent.Source == UeventSource.Replay ||
+            !uevent.DevPath.StartsWith("/devices/", StringComparison.Ordinal) || uevent.DevPath.Contains("/..", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var device = new SysfsDevice(SysfsRoot, uevent.DevPath);
+        return device.Exists ? device : null;
+    }
+
+    internal static DeviceIdentity BuildIdentity(Uevent e, SysfsDevice? sysfs)
+    {
+        SysfsDevice? usb = sysfs?.FindSelfOrAncestor("usb", "usb_device");
+        string? usbDevPath = usb?.DevPath ?? UsbKernelName.FindUsbDevicePath(e.DevPath);
+        int? bus = null;
+        string? portPath = null;
+        if (usbDevPath is not null && UsbKernelName.TryParse(usbDevPath.AsSpan(usbDevPath.LastIndexOf('/') + 1), out int b, out string? p))
+        {
+            bus = b;
+            portPath = p;
+        }
+
+        bool isUsbDeviceEvent = e.Subsystem == "usb" && e.DevType == "usb_device";
+        string? product = e.Subsystem == "usb" ? e.GetString(UeventKeys.Product) : null;
+
+        string? devName = e.GetString(UeventKeys.DevName) ?? sysfs?.GetUeventProperty(UeventKeys.DevName);
+        string? devNode = DeviceNode.TryNormalize(devName, out string? node, out _) ? node : null;
+
+        long? size = null;
+        bool? removable = null;
+        if (e.Subsystem == "block" && sysfs is not null)
+        {
+            size = long.TryParse(sysfs.GetAttribute("size"), NumberStyles.None, CultureInfo.InvariantCulture, out long sectors) && sectors <= long.MaxValue / 512 ? sectors * 512 : null;
+            // A partition has no "removable" of its own; udev rules read the disk's.
+            SysfsDevice? disk = e.DevType == "partition" ? sysfs.Parent : sysfs;
+            removable = disk?.GetAttribute("removable") switch
+            {
+                "1" => true,
+                "0" => false,
+                _ => null,
+            };
+        }
+
+        return new DeviceIdentity
+        {
+            Vendor = UsbIdFrom(e, UeventKeys.IdVendorId, "ID_USB_VENDOR_ID", usb, "idVendor", product, 0),
+            Product = UsbIdFrom(e, UeventKeys.IdModelId, "ID_USB_MODEL_ID", usb, "idProduct", product, 1),
+            Serial = e.GetString(UeventKeys.IdSerialShort) ?? e.GetString("ID_USB_SERIAL_SHORT") ?? usb?.GetAttribute("serial"),
+            // udevd's ID_VENDOR/ID_MODEL on a mass-storage disk are the SCSI inquiry strings, and its
+            // "safe" forms replace spaces; the USB strings themselves are read from sysfs, and only a
+            // usb_device event without sysfs falls back to decoding ID_VENDOR_ENC/ID_MODEL_ENC.
+            Manufacturer = usb is not null ? usb.GetAttribute("manufacturer") : isUsbDeviceEvent ? Encoded(e, "ID_VENDOR_ENC", UeventKeys.IdVendor) : null,
+            Model = usb is not null ? usb.GetAttribute("product") : isUsbDeviceEvent ? Encoded(e, "ID_MODEL_ENC", UeventKeys.IdModel) : null,
+            BusNum = IntFrom(isUsbDeviceEvent ? e.GetString(UeventKeys.BusNum) : null) ?? IntFrom(usb?.GetAttribute("busnum")) ?? bus,
+            DevNum = IntFrom(isUsbDeviceEvent ? e.GetString(UeventKeys.DevNum) : null) ?? IntFrom(usb?.GetAttribute("devnum")),
+            PortPath = portPath,
+            UsbDevPath = usbDevPath,
+            Interfaces = InterfacesFrom(e.GetString(UeventKeys.IdUsbInterfaces), usb),
+            Kernel = e.KernelName,
+            DevNode = devNode,
+            SizeBytes = size,
+            Removable = removable,
+            FsLabel = Encoded(e, "ID_FS_LABEL_ENC", UeventKeys.IdFsLabel),
+            FsUuid = Encoded(e, "ID_FS_UUID_ENC", UeventKeys.IdFsUuid),
+            FsType = e.GetString(UeventKeys.IdFsType),
+        };
+    }
+
+    private static UsbId? UsbIdFrom(Uevent e, string key, string usbKey, SysfsDevice? usb, string attribute, string? product, int productField)
+    {
+        // A property that is present decides, even when it does not parse: a bogus ID_VENDOR_ID
+        // leaves the id unknown rather than quietly taking another source's word.
+        string? text = e.GetString(key) ?? e.GetString(usbKey);
+        if (text is not null)
+        {
+            return UsbId.TryParse(text, out UsbId id, out _) ? id : null;
+        }
+
+        if (usb is not null)
+        {
+            return UsbId.TryParse(usb.GetAttribute(attribute), out UsbId id, out _) ? id : null;
+        }
+
+        // PRODUCT is "vid/pid/bcd" in unpadded lower-case hex ("58f/6387/100").
+        if (product is not null)
+        {
+            int field = 0;
+            foreach (Range r in product.AsSpan().Split('/'))
+            {
+                if (field++ == productField)
+                {
+                    ReadOnlySpan<char> hex = product.AsSpan()[r];
+                    return hex.Length is >= 1 and <= 4 && ushort.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ushort v) ? new UsbId(v) : null;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Encoded(Uevent e, string encodedKey, string plainKey)
+    {
+        string? encoded = e.GetString(encodedKey);
+        return encoded is not null ? UdevEncoding.Decode(encoded) : e.GetString(plainKey);
+    }
+
+    private static int? IntFrom(string? text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : null;
+
+    private static ImmutableArray<string> InterfacesFrom(string? packed, SysfsDevice? usb)
+    {
+        if (packed is not null)
+        {
+            // ":080650:030101:" — one ccsspp per distinct interface class triple.
+            var builder = ImmutableArray.CreateBuilder<string>();
+            foreach (Range r in packed.AsSpan().Split(':'))
+            {
+                ReadOnlySpan<char> t = packed.AsSpan()[r];
+                if (t.Length == 6 && IsHexByte(t[..2]) && IsHexByte(t[2..4]) && IsHexByte(t[4..]))
+                {
+                    string entry = string.Concat(t[..2].ToString(), ":", t[2..4].ToString(), ":", t[4..].ToString()).ToLowerInvariant();
+                    if (!builder.Contains(entry))
+                    {
+                        builder.Add(entry);
+                    }
+                }
+            }
+
+            return builder.ToImmutable();
+        }
+
+        if (usb is null)
+        {
+            return [];
+        }
+
+        var interfaces = new List<(int Number, string Entry)>();
+        foreach (SysfsDevice child in usb.Children())
+        {
+            string? cls = child.GetAttribute("bInterfaceClass");
+            string? sub = child.GetAttribute("bInterfaceSubClass");
+            string? proto = child.GetAttribute("bInterfaceProtocol");
+            if (child.DevType != "usb_interface" || !IsHexByte(cls) || !IsHexByte(sub) || !IsHexByte(proto))
+            {
+                continue;
+            }
+
+            string entry = string.Concat(cls, ":", sub, ":", proto).ToLowerInvariant();
+            int number = int.TryParse(child.GetAttribute("bInterfaceNumber"), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int n) ? n : int.MaxValue;
+            if (!interfaces.Exists(i => i.Entry == entry))
+            {
+                interfaces.Add((number, entry));
+            }
+        }
+
+        // udev lists them in descriptor order, which is interface-number order.
+        interfaces.Sort(static (a, b) => a.Number.CompareTo(b.Number));
+        return [.. interfaces.Select(i => i.Entry)];
+    }
+
+    private static bool IsHexByte(string? s) => s is not null && IsHexByte(s.AsSpan());
+
+    private static bool IsHexByte(ReadOnlySpan<char> s) => s.Length == 2 && char.IsAsciiHexDigit(s[0]) && char.IsAsciiHexDigit(s[1]);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = LogEvents.DevicesBlkidFailed, EventName = nameof(LogEvents.DevicesBlkidFailed), Level = LogLevel.Debug,
+            Message = "blkid probe of {DevNode} for {DevPath} failed: {Reason}, ignoring")]
+        public static partial void BlkidFailed(ILogger logger, string devPath, string devNode, string reason);
+    }
+}

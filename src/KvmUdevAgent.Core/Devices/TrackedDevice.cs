@@ -1,0 +1,4 @@
+namespace KvmUdevAgent.Core.Devices;
+
+/// <summary>A device the tracker believes present, with the identity seen at add (null until the view is built).</summary>
+internal sealed record TrackedDevice(string DevPath, string Subsystem, string? DevType, DeviceIdentity? Identity);
