@@ -69,7 +69,8 @@ internal static class RuleFileEditor
         string[] lines = SplitLines(text);
         int index = list.Items.ToList().IndexOf(rule);
         int first = rule.Position.Line - 1;
-        int last = index + 1 < list.Items.Count ? list.Items[index + 1].Position.Line - 2 : lines.Length - 1;
+        int end = lines[^1].Length == 0 ? lines.Length - 2 : lines.Length - 1;
+        int last = index + 1 < list.Items.Count ? list.Items[index + 1].Position.Line - 2 : end;
         if (index + 1 < list.Items.Count && list.Items[index + 1].Position.Line == rule.Position.Line)
         {
             reason = $"rule '{ruleName}' shares a line with another rule (flow style); edit it by hand";
