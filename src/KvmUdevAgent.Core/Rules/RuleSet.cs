@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Events;
@@ -15,12 +16,22 @@ internal sealed partial class RuleSet
 {
     private readonly CompiledRule[] _rules;
 
+    // Rules that can match events of a subsystem, in order; an unlisted subsystem gets _unpinned.
+    // Most rules pin their subsystem, so an event only walks the rules that could apply to it.
+    private readonly FrozenDictionary<string, int[]> _bySubsystem;
+    private readonly int[] _unpinned;
+
     public RuleSet(ImmutableArray<RuleDefinition> definitions, ImmutableArray<RuleDiagnostic> diagnostics, long generation)
     {
         Definitions = definitions;
         Diagnostics = diagnostics;
         Generation = generation;
         _rules = [.. definitions.Where(d => d.Enabled).Select(CompiledRule.Compile)];
+        _unpinned = [.. Enumerable.Range(0, _rules.Length).Where(i => _rules[i].Subsystems is null)];
+        _bySubsystem = _rules.SelectMany(r => r.Subsystems ?? []).Distinct(StringComparer.Ordinal).ToFrozenDictionary(
+            s => s,
+            s => Enumerable.Range(0, _rules.Length).Where(i => _rules[i].Subsystems is not { } pinned || pinned.Contains(s)).ToArray(),
+            StringComparer.Ordinal);
     }
 
     public static RuleSet Empty { get; } = new([], [], 0);
@@ -45,8 +56,10 @@ internal sealed partial class RuleSet
         UeventAction action = device.Event.Action;
         bool placed = false;
         int count = 0;
-        for (int i = 0; i < _rules.Length && count < results.Length; i++)
+        int[] candidates = _bySubsystem.TryGetValue(device.Subsystem, out int[]? pinned) ? pinned : _unpinned;
+        for (int c = 0; c < candidates.Length && count < results.Length; c++)
         {
+            int i = candidates[c];
             CompiledRule rule = _rules[i];
             bool reverse = false;
             if (rule.ImplicitAction)

@@ -7,6 +7,11 @@ internal sealed class TextKeyMatcher(KeySpec spec, ValuePattern pattern) : KeyMa
 {
     private readonly Func<DeviceView, string?> _accessor = spec.Text ?? throw new ArgumentException("key has no text accessor", nameof(spec));
 
+    // Most conditions are one plain value ("usb", "576B63C4"): string equality, which checks length first.
+    private readonly string? _exact = pattern.Negated ? null : pattern.SingleExact;
+
+    public ValuePattern Pattern => pattern;
+
     public override string Key => spec.Name;
 
     public override string Expected => pattern.Text;
@@ -16,6 +21,11 @@ internal sealed class TextKeyMatcher(KeySpec spec, ValuePattern pattern) : KeyMa
     public override bool Matches(DeviceView device)
     {
         string? value = _accessor(device);
+        if (_exact is not null)
+        {
+            return string.Equals(value, _exact, StringComparison.Ordinal);
+        }
+
         return pattern.IsMatch(value, value is not null);
     }
 

@@ -10,6 +10,7 @@ namespace KvmUdevAgent.Core.Rules;
 internal sealed class ValuePattern
 {
     private readonly string[] _alternatives;
+    private readonly string? _single;
 
     private ValuePattern(string text, bool negated, PatternKind kind, string[] alternatives)
     {
@@ -17,7 +18,11 @@ internal sealed class ValuePattern
         Negated = negated;
         Kind = kind;
         _alternatives = alternatives;
+        _single = kind == PatternKind.Exact && alternatives.Length == 1 ? alternatives[0] : null;
     }
+
+    /// <summary>The one literal value of a plain exact pattern (<c>usb</c>, <c>!usb</c>), else null.</summary>
+    public string? SingleExact => _single;
 
     /// <summary>The pattern as written in the rule.</summary>
     public string Text { get; }
@@ -70,7 +75,8 @@ internal sealed class ValuePattern
     }
 
     /// <summary>Whether <paramref name="value"/> matches; <paramref name="present"/> false means the value is missing.</summary>
-    public bool IsMatch(ReadOnlySpan<char> value, bool present) => MatchesPositive(value, present) != Negated;
+    public bool IsMatch(ReadOnlySpan<char> value, bool present) =>
+        (_single is not null ? present && value.SequenceEqual(_single) : MatchesPositive(value, present)) != Negated;
 
     private bool MatchesPositive(ReadOnlySpan<char> value, bool present)
     {
