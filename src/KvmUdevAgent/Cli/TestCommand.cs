@@ -134,7 +134,10 @@ internal static class TestCommand
     private static Uevent? ReadDevice(string sysfsRoot, string devPath, string action, TextWriter stderr)
     {
         string root = sysfsRoot.TrimEnd('/');
-        string full = devPath.StartsWith(root + "/", StringComparison.Ordinal) ? devPath : Path.Join(root, devPath);
+        // Accept paths under the configured root, under /sys (as people copy them), or relative to the root.
+        string full = devPath.StartsWith(root + "/", StringComparison.Ordinal) ? devPath
+            : devPath.StartsWith("/sys/", StringComparison.Ordinal) ? Path.Join(root, devPath[4..])
+            : Path.Join(root, devPath);
         string resolved;
         try
         {
