@@ -19,4 +19,5 @@ namespace KvmUdevAgent.Core.Rules;
 [JsonSerializable(typeof(RuleListing))]
 [JsonSerializable(typeof(List<RuleListing>))]
 [JsonSerializable(typeof(RuleValidationReport))]
+[JsonSerializable(typeof(RuleShowResult))]
 internal sealed partial class RulesJsonContext : JsonSerializerContext;
