@@ -28,6 +28,7 @@ internal static class DiagnosticCodes
     public const string NoAction = "KUR031";
     public const string AttachAndMount = "KUR032";
     public const string ConflictingRules = "KUR033";
+    public const string UnquotedId = "KUR034";
     public const string UnknownVm = "KUR040";
     public const string BadAttachKind = "KUR041";
     public const string BadMountPath = "KUR042";

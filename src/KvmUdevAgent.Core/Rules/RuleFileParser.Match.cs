@@ -94,6 +94,13 @@ internal sealed partial class RuleFileParser
             }
         }
 
+        if (spec.Kind == ValueKind.HexId && scalar.IsPlain)
+        {
+            // 0123 or 1e10 would be numbers to most YAML tools; a quoted id means the same everywhere.
+            _diagnostics.Add(new RuleDiagnostic(_file, value.Position.Line, value.Position.Column, Severity.Style, DiagnosticCodes.UnquotedId,
+                $"quote USB ids: {spec.Name}: \"{scalar.Value}\""));
+        }
+
         return text;
     }
 
