@@ -82,6 +82,22 @@ internal sealed class ColdplugEnumerator(string sysfsRoot)
         }
     }
 
+    /// <summary>
+    /// Builds the <c>add</c> event of one device given only its DEVPATH (<c>/devices/...</c>), taking the
+    /// subsystem from its <c>subsystem</c> link; for <c>test --devpath</c> and <c>devices</c>. Null when
+    /// the path is not a device under the root.
+    /// </summary>
+    public Uevent? TryRead(string devPath)
+    {
+        if (!devPath.StartsWith("/devices/", StringComparison.Ordinal) || devPath.Contains("/..", StringComparison.Ordinal) || devPath.Contains("/./", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        string? subsystem = new SysfsDevice(SysfsRoot, devPath.TrimEnd('/')).Subsystem;
+        return subsystem is null ? null : TryRead(devPath.TrimEnd('/'), subsystem);
+    }
+
     /// <summary>Builds the coldplug <c>add</c> event of one device; null when it is gone or not a device.</summary>
     public Uevent? TryRead(string devPath, string subsystem)
     {

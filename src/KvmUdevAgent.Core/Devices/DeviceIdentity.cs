@@ -43,4 +43,25 @@ public sealed record DeviceIdentity
     public string? FsUuid { get; init; }
     /// <summary>Filesystem type (ID_FS_TYPE, or blkid).</summary>
     public string? FsType { get; init; }
+
+    /// <summary>Value equality, with <see cref="Interfaces"/> compared element by element (ordinal).</summary>
+    public bool Equals(DeviceIdentity? other) =>
+        other is not null &&
+        Vendor == other.Vendor && Product == other.Product &&
+        string.Equals(Serial, other.Serial, StringComparison.Ordinal) &&
+        string.Equals(Manufacturer, other.Manufacturer, StringComparison.Ordinal) &&
+        string.Equals(Model, other.Model, StringComparison.Ordinal) &&
+        BusNum == other.BusNum && DevNum == other.DevNum &&
+        string.Equals(PortPath, other.PortPath, StringComparison.Ordinal) &&
+        string.Equals(UsbDevPath, other.UsbDevPath, StringComparison.Ordinal) &&
+        Interfaces.AsSpan().SequenceEqual(other.Interfaces.AsSpan()) &&
+        string.Equals(Kernel, other.Kernel, StringComparison.Ordinal) &&
+        string.Equals(DevNode, other.DevNode, StringComparison.Ordinal) &&
+        SizeBytes == other.SizeBytes && Removable == other.Removable &&
+        string.Equals(FsLabel, other.FsLabel, StringComparison.Ordinal) &&
+        string.Equals(FsUuid, other.FsUuid, StringComparison.Ordinal) &&
+        string.Equals(FsType, other.FsType, StringComparison.Ordinal);
+
+    /// <summary>Hash over the identifying fields (vendor, product, serial, port, kernel name).</summary>
+    public override int GetHashCode() => HashCode.Combine(Vendor, Product, Serial, PortPath, Kernel);
 }

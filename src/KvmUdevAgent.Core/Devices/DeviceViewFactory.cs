@@ -7,11 +7,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace KvmUdevAgent.Core.Devices;
 
 /// <summary>
-/// Builds the <see cref="DeviceView"/> the rules see from an event and the sysfs tree. Each identity
-/// field comes from the event's udev properties when present (ID_VENDOR_ID, ID_MODEL_ID,
-/// ID_SERIAL_SHORT, ID_USB_INTERFACES, ID_FS_*), else from sysfs (idVendor, idProduct, serial,
-/// busnum, devnum on the nearest <c>usb_device</c>, walking up from a block device), else from
-/// the event's kernel properties (PRODUCT, BUSNUM, DEVNUM). A <c>remove</c> never reads sysfs (its
+/// Builds the <see cref="DeviceView"/> the rules see from an event and the sysfs tree. Ids and
+/// lists come from the event's udev properties when present (ID_VENDOR_ID, ID_MODEL_ID,
+/// ID_USB_INTERFACES, ID_FS_*), else from sysfs (idVendor, idProduct, busnum, devnum on the
+/// <c>usb_device</c> a block device sits on), else from the event's kernel properties (PRODUCT,
+/// BUSNUM, DEVNUM). Free-text strings (serial, manufacturer, product) are the raw sysfs values
+/// when sysfs is there, because udev's versions of them are mangled; udev's are the fallback. A <c>remove</c> never reads sysfs (its
 /// directory is gone): it gets the identity remembered at <c>add</c>, or what the event itself says.
 /// Device data is kept raw; an id that does not parse is left null; nothing here throws on bad data.
 /// </summary>
@@ -76,6 +77,8 @@ internal sealed partial class DeviceViewFactory
         view.Event.Source != UeventSource.Udev &&
         view.Event.Source != UeventSource.Replay &&
         view.Identity.FsType is null && view.Identity.FsUuid is null && view.Identity.FsLabel is null &&
+        // Unbound loop devices and card readers without media have size 0: nothing to find.
+        view.Identity.SizeBytes != 0 &&
         view.Identity.DevNode is not null;
 
     private SysfsDevice? OpenSysfs(Uevent uevent)
@@ -94,8 +97,14 @@ internal sealed partial class DeviceViewFactory
 
     internal static DeviceIdentity BuildIdentity(Uevent e, SysfsDevice? sysfs)
     {
-        SysfsDevice? usb = sysfs?.FindSelfOrAncestor("usb", "usb_device");
-        string? usbDevPath = usb?.DevPath ?? UsbKernelName.FindUsbDevicePath(e.DevPath);
+        // USB device names (B-P.P under usbB) are unambiguous, so the usb_device is found from the
+        // DEVPATH itself: one directory check instead of a subsystem/DEVTYPE read per parent level.
+        string? usbDevPath = UsbKernelName.FindUsbDevicePath(e.DevPath);
+        SysfsDevice? usb = sysfs is not null && usbDevPath is not null ? new SysfsDevice(sysfs.SysfsRoot, usbDevPath) : null;
+        if (usb is not null && !usb.Exists)
+        {
+            usb = null;
+        }
         int? bus = null;
         string? portPath = null;
         if (usbDevPath is not null && UsbKernelName.TryParse(usbDevPath.AsSpan(usbDevPath.LastIndexOf('/') + 1), out int b, out string? p))
@@ -129,7 +138,10 @@ internal sealed partial class DeviceViewFactory
         {
             Vendor = UsbIdFrom(e, UeventKeys.IdVendorId, "ID_USB_VENDOR_ID", usb, "idVendor", product, 0),
             Product = UsbIdFrom(e, UeventKeys.IdModelId, "ID_USB_MODEL_ID", usb, "idProduct", product, 1),
-            Serial = e.GetString(UeventKeys.IdSerialShort) ?? e.GetString("ID_USB_SERIAL_SHORT") ?? usb?.GetAttribute("serial"),
+            // The raw sysfs serial first: ID_SERIAL_SHORT is udev's "safe" form (whitespace runs become
+            // "_", and serials with control or non-ASCII bytes are dropped), so taking it first would
+            // make the same drive match differently with source: udev and source: kernel.
+            Serial = usb is not null ? usb.GetAttribute("serial") : e.GetString(UeventKeys.IdSerialShort) ?? e.GetString("ID_USB_SERIAL_SHORT"),
             // udevd's ID_VENDOR/ID_MODEL on a mass-storage disk are the SCSI inquiry strings, and its
             // "safe" forms replace spaces; the USB strings themselves are read from sysfs, and only a
             // usb_device event without sysfs falls back to decoding ID_VENDOR_ENC/ID_MODEL_ENC.

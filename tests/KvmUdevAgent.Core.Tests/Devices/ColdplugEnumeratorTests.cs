@@ -119,4 +119,20 @@ public sealed class ColdplugEnumeratorTests
             File.Delete(image);
         }
     }
+
+    [Fact]
+    public void TryRead_DevPathOnly_TakesSubsystemFromLink()
+    {
+        using var fx = new SysfsFixture();
+        var drive = fx.AddSeedFlashDrive();
+        var enumerator = new ColdplugEnumerator(fx.Root);
+
+        var e = enumerator.TryRead(drive.Disk!.DevPath);
+
+        Assert.NotNull(e);
+        Assert.Equal("block", e.Subsystem);
+        Assert.Equal("disk", e.DevType);
+        Assert.Null(enumerator.TryRead("/devices/../../etc"));
+        Assert.Null(enumerator.TryRead(drive.Disk.DevPath + "/nope"));
+    }
 }

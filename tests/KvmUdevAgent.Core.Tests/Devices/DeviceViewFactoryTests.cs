@@ -154,6 +154,21 @@ public sealed class DeviceViewFactoryTests : IDisposable
     }
 
     [Fact]
+    public void Create_SerialWithSpaces_SameFromUdevAndKernel()
+    {
+        var drive = _fx.UsbDevice(2, "1.7", "1234", "abcd").Strings("Acme", "Stick", " 12  34 ").Interface(0x08, 0x06, 0x50, "usb-storage").Add();
+        Assert.Contains(_fx.UdevProperties(drive.UsbDevice), kv => kv.Key == "ID_SERIAL_SHORT" && kv.Value == "12_34");
+        var factory = new DeviceViewFactory(_fx.Root);
+
+        var fromUdev = factory.Create(_fx.UdevEvent(drive.UsbDevice)).Identity;
+        var fromKernel = factory.Create(_fx.KernelEvent(drive.UsbDevice)).Identity;
+
+        // sysfs keeps the leading spaces; attribute reads trim only trailing whitespace, as udev's ATTRS{} does.
+        Assert.Equal(" 12  34", fromUdev.Serial);
+        Assert.Equal(fromUdev, fromKernel);
+    }
+
+    [Fact]
     public void Create_InvalidUtf8Serial_DoesNotThrow()
     {
         var drive = _fx.UsbDevice(2, "1.6", "1234", "abcd").SerialBytes([0x41, 0xff, 0xfe, 0x42]).Interface(0x08, 0x06, 0x50, "usb-storage").Add();
@@ -308,6 +323,17 @@ public sealed class DeviceViewFactoryTests : IDisposable
         Assert.Null(partition.GetAttribute("../../idVendor"));
     }
 
+    [Fact]
+    public void DeviceIdentity_Equals_ComparesInterfacesByValue()
+    {
+        var a = new DeviceIdentity { Serial = "x", Interfaces = ["08:06:50"] };
+        var b = new DeviceIdentity { Serial = "x", Interfaces = ["08:06:50"] };
+
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.NotEqual(a, b with { Interfaces = ["08:06:50", "03:01:01"] });
+    }
+
     private static SysfsFixture.Node Pick(SysfsFixture.Drive d, string which) => which switch
     {
         "usb" => d.UsbDevice,
@@ -321,8 +347,7 @@ public sealed class DeviceViewFactoryTests : IDisposable
 
     private static void AssertSameIdentity(DeviceIdentity expected, DeviceIdentity actual)
     {
-        // ImmutableArray compares by reference inside the record's Equals.
         Assert.Equal(expected.Interfaces.ToArray(), actual.Interfaces.ToArray());
-        Assert.Equal(expected with { Interfaces = [] }, actual with { Interfaces = [] });
+        Assert.Equal(expected, actual);
     }
 }

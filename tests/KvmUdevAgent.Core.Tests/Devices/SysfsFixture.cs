@@ -145,21 +145,64 @@ internal sealed class SysfsFixture : IDisposable
     public Uevent UdevEvent(Node node, string action = "add", ulong seqNum = 1) => Uevent.Create(UeventSource.Udev, UdevProperties(node, action, seqNum));
 
     /// <summary>
-    /// The events of one plug, in kernel order (USB device, interfaces, SCSI host/target/device,
-    /// disk, partition): <c>add</c> for each, then <c>bind</c> for each device with a driver, as
-    /// kernels 4.14+ do.
+    /// The events of one plug in the order a 4.14+ kernel sends them (as <c>udevadm monitor</c> shows
+    /// for a flash drive): add of the USB device, its interfaces and the SCSI host; bind of the
+    /// interfaces and then the USB device; then (after usb-storage's settle delay) add of the
+    /// target, SCSI device, disk and partition, and bind of the SCSI device to sd.
     /// </summary>
     public IReadOnlyList<Uevent> PlugEvents(Drive drive, bool udev)
     {
         var events = new List<Uevent>();
         ulong seq = 100;
-        foreach (Node n in drive.All)
+        void Emit(Node? n, string action)
         {
-            events.Add(udev ? UdevEvent(n, "add", seq++) : KernelEvent(n, "add", seq++));
+            if (n is not null)
+            {
+                events.Add(udev ? UdevEvent(n, action, seq++) : KernelEvent(n, action, seq++));
+            }
+        }
+
+        Emit(drive.UsbDevice, "add");
+        foreach (Node i in drive.Interfaces)
+        {
+            Emit(i, "add");
+        }
+
+        Emit(drive.ScsiHost, "add");
+        foreach (Node i in drive.Interfaces)
+        {
+            Emit(i, "bind");
+        }
+
+        Emit(drive.UsbDevice, "bind");
+        Emit(drive.ScsiTarget, "add");
+        Emit(drive.ScsiDevice, "add");
+        Emit(drive.Disk, "add");
+        Emit(drive.Partition, "add");
+        if (drive.ScsiDevice?.Driver is not null)
+        {
+            Emit(drive.ScsiDevice, "bind");
+        }
+
+        return events;
+    }
+
+    /// <summary>
+    /// The events of one unplug, as the kernel sends them: unbind and remove from the partition up to
+    /// the USB device. Build them before <see cref="Unplug"/>.
+    /// </summary>
+    public IReadOnlyList<Uevent> UnplugEvents(Drive drive, bool udev)
+    {
+        var events = new List<Uevent>();
+        ulong seq = 900;
+        foreach (Node n in drive.All.Reverse())
+        {
             if (n.Driver is not null)
             {
-                events.Add(udev ? UdevEvent(n, "bind", seq++) : KernelEvent(n, "bind", seq++));
+                events.Add(udev ? UdevEvent(n, "unbind", seq++) : KernelEvent(n, "unbind", seq++));
             }
+
+            events.Add(udev ? UdevEvent(n, "remove", seq++) : KernelEvent(n, "remove", seq++));
         }
 
         return events;
