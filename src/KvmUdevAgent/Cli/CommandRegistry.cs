@@ -7,6 +7,7 @@ internal static class CommandRegistry
 {
     public static IEnumerable<Command> Create()
     {
+        yield return MonitorCommand.Create();
         yield return RulesCommand.Create();
         yield return TestCommand.Create();
     }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text;
-using System.Text.Json;
 using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Events;
 using KvmUdevAgent.Core.Rules;
@@ -78,13 +77,13 @@ internal static class TestCommand
                     continue;
                 }
 
-                if (!TryReadRecord(line, out Uevent? uevent, out string? error))
+                if (!UeventRecordReader.TryParseLine(line, out UeventRecord? record, out string? error))
                 {
                     stderr.WriteLine($"{options.Replay}:{lineNumber}: error: {error}");
                     return ExitCodes.DataError;
                 }
 
-                reports.Add(RuleTestReport.Create(rules, factory.Create(uevent)));
+                reports.Add(RuleTestReport.Create(rules, factory.Create(record.Event)));
             }
         }
 
@@ -166,50 +165,6 @@ internal static class TestCommand
 
         return action == "add" ? uevent : Uevent.Create(uevent.Source,
             uevent.Properties.Select(p => p.Key == UeventKeys.Action ? new KeyValuePair<string, string>(p.Key, action) : p), coldplug: false);
-    }
-
-    // TODO(#3): use the events branch's UeventRecordReader once merged; this reads the same
-    // format: {"source":"udev","coldplug":false,"properties":[{"key":"ACTION","value":"add"},...]}.
-    internal static bool TryReadRecord(string line, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Uevent? uevent, out string? error)
-    {
-        uevent = null;
-        try
-        {
-            using var document = JsonDocument.Parse(line);
-            JsonElement root = document.RootElement;
-            UeventSource source = root.TryGetProperty("source", out JsonElement s) && s.GetString() == "kernel" ? UeventSource.Kernel : UeventSource.Udev;
-            bool coldplug = root.TryGetProperty("coldplug", out JsonElement c) && c.ValueKind == JsonValueKind.True;
-            if (!root.TryGetProperty("properties", out JsonElement properties) || properties.ValueKind != JsonValueKind.Array)
-            {
-                error = "expected a 'properties' array";
-                return false;
-            }
-
-            var list = new List<KeyValuePair<string, string>>();
-            foreach (JsonElement p in properties.EnumerateArray())
-            {
-                string? key = p.TryGetProperty("key", out JsonElement k) ? k.GetString()
-                    : p.TryGetProperty("key_base64", out JsonElement kb) ? Encoding.UTF8.GetString(kb.GetBytesFromBase64()) : null;
-                string? value = p.TryGetProperty("value", out JsonElement v) ? v.GetString()
-                    : p.TryGetProperty("value_base64", out JsonElement vb) ? Encoding.UTF8.GetString(vb.GetBytesFromBase64()) : null;
-                if (key is null || value is null)
-                {
-                    error = "a property needs 'key' and 'value'";
-                    return false;
-                }
-
-                list.Add(new(key, value));
-            }
-
-            uevent = Uevent.Create(source, list, coldplug);
-            error = null;
-            return true;
-        }
-        catch (Exception e) when (e is JsonException or ArgumentException or FormatException or InvalidOperationException)
-        {
-            error = "not a record line: " + e.Message;
-            return false;
-        }
     }
 }
 

@@ -1,0 +1,32 @@
+using System.Threading.Channels;
+
+namespace KvmUdevAgent.Core.Events;
+
+/// <summary>
+/// A live stream of uevents from one netlink group. Opening binds the socket, so nothing that
+/// happens after <see cref="UeventSources.Open"/> returns is missed. Bad datagrams are dropped and
+/// counted, never thrown; a lost-event signal arrives on <see cref="Overflows"/> and the consumer
+/// decides how to resynchronise (the daemon re-enumerates sysfs). Disposing stops the receive loop
+/// and closes the socket; it is idempotent.
+/// </summary>
+public interface IUeventSource : IAsyncDisposable
+{
+    /// <summary><see cref="UeventSource.Kernel"/> or <see cref="UeventSource.Udev"/>.</summary>
+    UeventSource Kind { get; }
+
+    /// <summary>
+    /// Accepted events, in arrival order. Bounded: when the consumer falls behind, the receive loop
+    /// stops reading, the kernel's socket buffer fills and the loss is reported on <see cref="Overflows"/>.
+    /// Completes when the source is disposed, or with the socket error that stopped it.
+    /// </summary>
+    ChannelReader<Uevent> Events { get; }
+
+    /// <summary>
+    /// Lost-event signals. At most one is pending: further losses before it is read are folded into
+    /// <see cref="Counters"/> only, because one resync covers them all.
+    /// </summary>
+    ChannelReader<UeventOverflow> Overflows { get; }
+
+    /// <summary>Running counts; safe to read at any time from any thread.</summary>
+    UeventSourceCounters Counters { get; }
+}

@@ -1,0 +1,153 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using KvmUdevAgent.Core.Events.Netlink;
+using Microsoft.Extensions.Logging;
+
+namespace KvmUdevAgent.Core.Events;
+
+/// <summary>
+/// The receive loop shared by the kernel and udev sources: receive, check the sender, parse,
+/// hand on. Bad input is dropped with a reason and never stops the loop; only a socket error does.
+/// </summary>
+internal abstract class NetlinkUeventSource : IUeventSource
+{
+    /// <summary>
+    /// Receive buffer for one datagram. Kernel uevents are at most 2 KiB (UEVENT_BUFFER_SIZE);
+    /// udevd's carry every property of the device, so allow far more. Larger ones are counted as Truncated.
+    /// </summary>
+    internal const int MaxDatagramBytes = 128 * 1024;
+
+    private readonly NetlinkSocket _socket;
+    private readonly ILogger _logger;
+    private readonly Channel<Uevent> _events;
+    private readonly Channel<UeventOverflow> _overflows;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _loop;
+    private int _disposed;
+
+    protected NetlinkUeventSource(UeventSource kind, NetlinkSocket socket, int capacity, ILogger logger)
+    {
+        Kind = kind;
+        _socket = socket;
+        _logger = logger;
+        _events = Channel.CreateBounded<Uevent>(new BoundedChannelOptions(capacity)
+        {
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _overflows = Channel.CreateBounded<UeventOverflow>(new BoundedChannelOptions(1)
+        {
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.DropWrite,
+        });
+        Log.UeventSourceOpened(logger, kind, socket.Groups, socket.PortId, socket.ReceiveBufferBytes);
+        _loop = Task.Run(() => ReceiveLoopAsync(_stopping.Token));
+    }
+
+    public UeventSource Kind { get; }
+
+    public ChannelReader<Uevent> Events => _events.Reader;
+
+    public ChannelReader<UeventOverflow> Overflows => _overflows.Reader;
+
+    public UeventSourceCounters Counters { get; } = new();
+
+    /// <summary>The socket's port id (tests use it to tell their own messages apart).</summary>
+    internal uint PortId => _socket.PortId;
+
+    /// <summary>The receive buffer the kernel granted.</summary>
+    internal int ReceiveBufferBytes => _socket.ReceiveBufferBytes;
+
+    /// <summary>Decides whether the sender may speak on this group; <see cref="RejectReason.None"/> to accept.</summary>
+    protected abstract RejectReason CheckSender(in NetlinkReceiveResult received);
+
+    /// <summary>Called for each accepted event before it is handed on, in arrival order, on the loop's thread.</summary>
+    protected virtual void OnAccepted(Uevent uevent)
+    {
+    }
+
+    protected void SignalOverflow(UeventOverflowKind kind, ulong missing) =>
+        _overflows.Writer.TryWrite(new UeventOverflow(Kind, kind, missing, Stopwatch.GetTimestamp()));
+
+    protected ILogger Logger => _logger;
+
+    private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxDatagramBytes);
+        Exception? failure = null;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                NetlinkReceiveResult received = await _socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+                if (received.Overflow)
+                {
+                    Counters.AddOverrun();
+                    Log.ReceiveBufferOverrun(_logger, Kind);
+                    SignalOverflow(UeventOverflowKind.ReceiveBufferOverrun, 0);
+                    continue;
+                }
+
+                Counters.AddReceived();
+                long timestamp = Stopwatch.GetTimestamp();
+                RejectReason reason = CheckSender(received);
+                Uevent? uevent = null;
+                if (reason == RejectReason.None && received.Truncated)
+                {
+                    reason = RejectReason.Truncated;
+                }
+
+                if (reason == RejectReason.None)
+                {
+                    UeventParser.TryParse(buffer.AsSpan(0, received.Length), Kind, timestamp, out uevent, out reason);
+                }
+
+                if (uevent is null)
+                {
+                    Counters.Rejected.Increment(reason);
+                    Log.UeventRejected(_logger, Kind, received.Length, received.SenderPid, received.Uid, reason);
+                    continue;
+                }
+
+                OnAccepted(uevent);
+                Counters.AddAccepted();
+                await _events.Writer.WriteAsync(uevent, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            Log.UeventSourceFailed(_logger, Kind, e);
+            failure = e;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            _events.Writer.TryComplete(failure);
+            _overflows.Writer.TryComplete();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        finally
+        {
+            await _socket.DisposeAsync().ConfigureAwait(false);
+            _stopping.Dispose();
+        }
+    }
+}

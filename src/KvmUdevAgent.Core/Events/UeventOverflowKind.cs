@@ -1,0 +1,17 @@
+namespace KvmUdevAgent.Core.Events;
+
+/// <summary>Why a source believes it lost events.</summary>
+public enum UeventOverflowKind
+{
+    /// <summary>Not a valid value.</summary>
+    Unknown = 0,
+
+    /// <summary>The kernel dropped datagrams because the socket's receive buffer was full (<c>ENOBUFS</c>). Certain loss, count unknown.</summary>
+    ReceiveBufferOverrun,
+
+    /// <summary>
+    /// Kernel source only: <c>SEQNUM</c> skipped numbers. Usually loss, but uevents of network devices
+    /// that live in other network namespaces also take numbers without reaching us, so treat it as possible loss.
+    /// </summary>
+    SequenceGap,
+}

@@ -1,0 +1,62 @@
+namespace KvmUdevAgent.Core.Tests.Netns;
+
+/// <summary>
+/// A loop device over a small temp file: a real block device whose <c>uevent</c> file makes the
+/// kernel emit real uevents. Detached by the name losetup returned, never by pattern.
+/// </summary>
+internal sealed class LoopDevice : IAsyncDisposable
+{
+    private readonly string _backingFile;
+
+    private LoopDevice(string backingFile, string devicePath)
+    {
+        _backingFile = backingFile;
+        DevicePath = devicePath;
+    }
+
+    /// <summary><c>/dev/loopN</c>.</summary>
+    public string DevicePath { get; }
+
+    /// <summary><c>loopN</c>.</summary>
+    public string Name => Path.GetFileName(DevicePath);
+
+    public static async Task<LoopDevice> CreateAsync()
+    {
+        string file = Path.Combine(Path.GetTempPath(), "kua-loop-" + Guid.NewGuid().ToString("N") + ".img");
+        await using (FileStream stream = File.Create(file))
+        {
+            stream.SetLength(1024 * 1024);
+        }
+
+        try
+        {
+            string device = (await TestProcess.RunAsync("losetup", "util-linux", "--find", "--show", file)).Trim();
+            return new LoopDevice(file, device);
+        }
+        catch
+        {
+            File.Delete(file);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Makes the kernel emit a synthetic uevent: <c>ACTION</c>, <c>SYNTH_UUID</c> = <paramref name="uuid"/>
+    /// and <c>SYNTH_ARG_KEY=VALUE</c> per argument (letters and digits only, or the kernel says EINVAL).
+    /// </summary>
+    public void TriggerUevent(string action, Guid uuid, params (string Key, string Value)[] args) =>
+        File.WriteAllText($"/sys/class/block/{Name}/uevent",
+            string.Join(' ', new[] { action, uuid.ToString() }.Concat(args.Select(a => a.Key + "=" + a.Value))));
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await TestProcess.RunAsync("losetup", "util-linux", "--detach", DevicePath);
+        }
+        finally
+        {
+            File.Delete(_backingFile);
+        }
+    }
+}
