@@ -168,14 +168,15 @@ public sealed class RulesCommandTests : IDisposable
         using var sysfs = new SysfsFixture();
         var drive = sysfs.AddSeedFlashDrive();
         string record = Path.Combine(_dir, "..", $"kua-record-{Environment.ProcessId}.jsonl");
-        var lines = new[] { (drive.UsbDevice, "add"), (drive.Partition!, "add"), (drive.Partition!, "remove"), (drive.UsbDevice, "remove") }
-            .Select(t => JsonSerializer.Serialize(new
+        // Written exactly as 'monitor --record' writes it.
+        using (var writer = KvmUdevAgent.Core.Events.UeventRecordWriter.Create(record))
+        {
+            foreach (var (node, action) in new[] { (drive.UsbDevice, "add"), (drive.Partition!, "add"), (drive.Partition!, "remove"), (drive.UsbDevice, "remove") })
             {
-                source = "udev",
-                coldplug = false,
-                properties = sysfs.UdevProperties(t.Item1, t.Item2).Select(p => new { key = p.Key, value = p.Value }),
-            }));
-        File.WriteAllLines(record, lines);
+                writer.Write(sysfs.UdevEvent(node, action));
+            }
+        }
+
         try
         {
             // A replay has no sysfs: the identity comes from the recorded udev properties alone.
