@@ -151,6 +151,18 @@ public sealed class RuleSetTests : IDisposable
     }
 
     [Fact]
+    public void Evaluate_HookWithHostileSerial_PassesItAsOneLiteralArgument()
+    {
+        const string serial = "a b;$(reboot)`id`\"'";
+        var drive = _sysfs.UsbDevice(2, "1.7", "abcd", "0002").Strings("x", "y", serial).Interface(8, 6, 80, "usb-storage").Add();
+        RuleSet rules = Load("rules:\n  - name: h\n    match: { devtype: usb_device }\n    hook: { run: [/bin/echo, \"s={serial}\", \"{vendor}\"] }\n");
+
+        var hook = Assert.IsType<PlannedHook>(Assert.Single(rules.Evaluate(View(drive.UsbDevice)).Actions));
+
+        Assert.Equal(["/bin/echo", "s=" + serial, "abcd"], hook.Argv.ToArray());
+    }
+
+    [Fact]
     public void Trace_Miss_NamesFirstFailingKeyWithPatternAndValue()
     {
         var drive = _sysfs.AddTwinFlashDrive();
