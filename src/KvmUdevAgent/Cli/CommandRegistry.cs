@@ -12,5 +12,7 @@ internal static class CommandRegistry
         yield return ReloadCommand.Create();
         yield return VmsCommand.Create();
         yield return MonitorCommand.Create();
+        yield return RulesCommand.Create();
+        yield return TestCommand.Create();
     }
 }

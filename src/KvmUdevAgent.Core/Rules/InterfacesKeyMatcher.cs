@@ -1,0 +1,48 @@
+using KvmUdevAgent.Core.Devices;
+
+namespace KvmUdevAgent.Core.Rules;
+
+/// <summary>
+/// <c>interfaces</c>: every interface the USB device exposes must match one listed pattern. A device
+/// whose interfaces are unknown does not match: refusing is the safe answer for a BadUSB check.
+/// </summary>
+internal sealed class InterfacesKeyMatcher(KeySpec spec, ValuePattern[] patterns) : KeyMatcher
+{
+    public override string Key => spec.Name;
+
+    public override string Expected => "[" + string.Join(", ", patterns.Select(p => p.Text)) + "]";
+
+    public override int Cost => spec.Cost * 8 + patterns.Sum(p => p.Cost);
+
+    public override bool Matches(DeviceView device)
+    {
+        var interfaces = device.Identity.Interfaces;
+        if (interfaces.IsDefaultOrEmpty)
+        {
+            return false;
+        }
+
+        foreach (string iface in interfaces)
+        {
+            bool allowed = false;
+            foreach (ValuePattern pattern in patterns)
+            {
+                if (pattern.IsMatch(iface, present: true))
+                {
+                    allowed = true;
+                    break;
+                }
+            }
+
+            if (!allowed)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public override string? Actual(DeviceView device) =>
+        device.Identity.Interfaces.IsDefaultOrEmpty ? null : "[" + string.Join(", ", device.Identity.Interfaces) + "]";
+}

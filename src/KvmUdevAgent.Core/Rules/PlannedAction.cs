@@ -1,0 +1,16 @@
+using System.Text.Json.Serialization;
+
+namespace KvmUdevAgent.Core.Rules;
+
+/// <summary>One resolved action of a <see cref="Plan"/>, naming the rule it comes from.</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(PlannedAttach), "attach")]
+[JsonDerivedType(typeof(PlannedDetach), "detach")]
+[JsonDerivedType(typeof(PlannedMount), "mount")]
+[JsonDerivedType(typeof(PlannedUnmount), "unmount")]
+[JsonDerivedType(typeof(PlannedHook), "hook")]
+internal abstract record PlannedAction(string Rule)
+{
+    /// <summary>One line for people: <c>attach to winxp as usb-host</c>.</summary>
+    public abstract string Describe();
+}

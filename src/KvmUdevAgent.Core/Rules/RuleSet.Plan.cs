@@ -1,0 +1,58 @@
+using System.Collections.Immutable;
+using KvmUdevAgent.Core.Devices;
+
+namespace KvmUdevAgent.Core.Rules;
+
+internal sealed partial class RuleSet
+{
+    public Plan BuildPlan(DeviceView device, ReadOnlySpan<RuleMatch> matches)
+    {
+        if (matches.IsEmpty)
+        {
+            return new Plan(PlanDevice.From(device), [], Generation);
+        }
+
+        var actions = ImmutableArray.CreateBuilder<PlannedAction>();
+        bool reverse = false;
+        foreach (RuleMatch match in matches)
+        {
+            CompiledRule rule = _rules[match.RuleIndex];
+            RuleDefinition d = rule.Definition;
+            reverse |= match.Reverse;
+            if (!match.Shadowed && d.Attach is { } attach)
+            {
+                AttachKind kind = attach.Kind ?? DefaultKind(device);
+                actions.Add(match.Reverse ? new PlannedDetach(d.Name, attach.Vm, kind) : new PlannedAttach(d.Name, attach.Vm, kind, attach.ReadOnly));
+            }
+
+            if (!match.Shadowed && d.Mount is { } mount)
+            {
+                string path = string.Join('/', rule.MountSegments.Select(s => PathSegment.Sanitize(s.Expand(device))));
+                actions.Add(match.Reverse
+                    ? new PlannedUnmount(d.Name, path)
+                    : new PlannedMount(d.Name, path, [.. MountOptions.Resolve(mount.Options, mount.Allow)], device.Identity.FsType));
+            }
+
+            if (d.Hook is { } hook)
+            {
+                ImmutableArray<Template> argv = match.Reverse ? rule.OnRemoveTemplates : rule.RunTemplates;
+                if (!argv.IsEmpty)
+                {
+                    actions.Add(new PlannedHook(d.Name, [.. argv.Select(t => t.Expand(device))], hook.Timeout));
+                }
+            }
+        }
+
+        // A removal undoes in the opposite order of the add: last done, first undone.
+        if (reverse)
+        {
+            actions.Reverse();
+        }
+
+        return new Plan(PlanDevice.From(device), actions.ToImmutable(), Generation);
+    }
+
+    /// <summary>A USB device goes over as itself; a block device as an emulated USB stick.</summary>
+    internal static AttachKind DefaultKind(DeviceView device) =>
+        device.Subsystem == "block" ? AttachKind.UsbStorage : AttachKind.UsbHost;
+}

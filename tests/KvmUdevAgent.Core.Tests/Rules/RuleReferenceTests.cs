@@ -1,0 +1,35 @@
+using KvmUdevAgent.Core.Rules;
+
+namespace KvmUdevAgent.Core.Tests.Rules;
+
+public sealed class RuleReferenceTests
+{
+    [Fact]
+    public void Docs_RulesMarkdown_IsGeneratedFromTheKeyTable()
+    {
+        string? root = AppContext.BaseDirectory;
+        while (root is not null && !File.Exists(Path.Combine(root, "KvmUdevAgent.sln")))
+        {
+            root = Path.GetDirectoryName(root);
+        }
+
+        Assert.NotNull(root);
+        string path = Path.Combine(root, "docs", "rules.md");
+        string expected = RuleReference.Generate();
+        if (Environment.GetEnvironmentVariable("KUA_UPDATE_DOCS") == "1")
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, expected);
+        }
+
+        Assert.True(File.Exists(path) && File.ReadAllText(path) == expected,
+            "docs/rules.md is out of date; regenerate it: KUA_UPDATE_DOCS=1 dotnet test tests/KvmUdevAgent.Core.Tests --filter RuleReferenceTests");
+    }
+
+    [Fact]
+    public void Docs_EveryMatchKeyIsListed()
+    {
+        string doc = RuleReference.Generate();
+        Assert.All(MatchKeys.Names, k => Assert.Contains($"| `{k}` |", doc, StringComparison.Ordinal));
+    }
+}
