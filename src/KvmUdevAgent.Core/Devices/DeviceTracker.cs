@@ -89,7 +89,7 @@ internal sealed class DeviceTracker
     {
         while (_devices.TryGetValue(view.DevPath, out TrackedDevice? current))
         {
-            var updated = current with { Identity = view.Identity, Subsystem = view.Subsystem, DevType = view.DevType };
+            var updated = current with { Identity = view.Identity, Subsystem = view.Subsystem, DevType = view.DevType, View = view };
             if (_devices.TryUpdate(view.DevPath, updated, current))
             {
                 return;

@@ -1,0 +1,46 @@
+using System.Text.Json;
+using KvmUdevAgent.Core.Control;
+using KvmUdevAgent.Core.Devices;
+using KvmUdevAgent.Core.Rules;
+using KvmUdevAgent.Core.State;
+
+namespace KvmUdevAgent.Core.Agent;
+
+/// <summary>Answers the control socket's verbs from the running daemon. The server has checked the peer.</summary>
+internal sealed class AgentControlHandler(AgentDaemon daemon) : IControlHandler
+{
+    public async ValueTask<ControlResult> HandleAsync(ControlRequest request, CancellationToken cancellationToken)
+    {
+        switch (request.Verb)
+        {
+            case ControlVerbs.Status:
+                return ControlResult.Success(daemon.Status(), ControlJson.StatusReport);
+            case ControlVerbs.Reload:
+                return ControlResult.Success(daemon.ReloadRules(), ControlJson.ReloadReport);
+            case ControlVerbs.Devices:
+                return ControlResult.Success(daemon.Devices(), AgentJsonContext.Default.DevicesReport);
+            case ControlVerbs.Vms:
+                return ControlResult.Success(daemon.Vms(), AgentJsonContext.Default.VmsReport);
+            case ControlVerbs.Attach:
+                {
+                    string device = RequiredString(request.Args, "device");
+                    string vm = RequiredString(request.Args, "vm");
+                    return ControlResult.Success(await daemon.AttachAsync(device, vm, cancellationToken).ConfigureAwait(false), AgentJsonContext.Default.ManualActionReport);
+                }
+
+            case ControlVerbs.Detach:
+                {
+                    string device = RequiredString(request.Args, "device");
+                    return ControlResult.Success(await daemon.DetachAsync(device, cancellationToken).ConfigureAwait(false), AgentJsonContext.Default.ManualActionReport);
+                }
+
+            default:
+                throw new ControlException(ControlErrorCodes.BadRequest, $"the daemon does not answer '{request.Verb}'");
+        }
+    }
+
+    private static string RequiredString(JsonElement args, string name) =>
+        args.ValueKind == JsonValueKind.Object && args.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text
+            ? text
+            : throw new ControlException(ControlErrorCodes.InvalidArgument, $"'{name}' is required");
+}

@@ -1,0 +1,118 @@
+using KvmUdevAgent.Core.Control;
+using KvmUdevAgent.Core.Devices;
+using KvmUdevAgent.Core.Qemu;
+using KvmUdevAgent.Core.Rules;
+using KvmUdevAgent.Core.State;
+
+namespace KvmUdevAgent.Core.Agent;
+
+public sealed partial class AgentDaemon
+{
+    /// <summary>Present devices, the rules that route each and where each is now.</summary>
+    public DevicesReport Devices()
+    {
+        RuleSet ruleSet = _rules.Current;
+        AgentState snapshot = _state.Snapshot;
+        var reports = new List<DeviceReport>();
+        IReadOnlyList<TrackedDevice> present = Tracker.Present;
+        foreach (TrackedDevice tracked in present.OrderBy(t => t.DevPath, StringComparer.Ordinal))
+        {
+            if (tracked.View is not { } device)
+            {
+                continue;
+            }
+
+            Plan plan = ruleSet.Evaluate(device);
+            var placement = snapshot.Attachments.Where(a => a.Device.DevPath == device.DevPath).Select(a => $"vm:{a.Vm} ({a.QemuId})")
+                .Concat(snapshot.Mounts.Where(m => m.Device.DevPath == device.DevPath).Select(m => "mount:" + m.MountPoint))
+                .ToList();
+            if (plan.IsEmpty && placement.Count == 0)
+            {
+                continue;
+            }
+
+            reports.Add(new DeviceReport
+            {
+                DevPath = device.DevPath,
+                Kernel = device.Kernel,
+                Subsystem = device.Subsystem,
+                DevType = device.DevType,
+                Vendor = device.Identity.Vendor?.ToString(),
+                Product = device.Identity.Product?.ToString(),
+                Serial = device.Identity.Serial,
+                Label = device.Identity.FsLabel,
+                DevNode = device.Identity.DevNode,
+                Rules = [.. plan.Actions.Select(a => a.Rule).Distinct()],
+                Plan = [.. plan.Actions.Select(a => a.Describe())],
+                Placement = placement,
+            });
+        }
+
+        return new DevicesReport { Devices = reports, Tracked = present.Count };
+    }
+
+    /// <summary>The configured VMs and their monitors, live.</summary>
+    public VmsReport Vms()
+    {
+        AgentState snapshot = _state.Snapshot;
+        return new VmsReport
+        {
+            Vms = [.. _vms.Monitors.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => new VmReport
+            {
+                Name = m.Name,
+                Monitor = m.Endpoint.ToString(),
+                Connected = m.IsConnected,
+                Protocol = m.Protocol?.ToString().ToLowerInvariant(),
+                QemuVersion = m.Version?.ToString(),
+                Connects = m.ConnectCount,
+                Attached = [.. snapshot.Attachments.Where(a => a.Vm == m.Name).Select(a => a.QemuId)],
+            })],
+        };
+    }
+
+    /// <summary>Attaches a present device (DEVPATH or kernel name) to <paramref name="vm"/> by hand.</summary>
+    public async Task<ManualActionReport> AttachAsync(string device, string vm, CancellationToken cancellationToken)
+    {
+        DeviceView view = FindDevice(device);
+        if (!_vms.TryGet(vm, out _))
+        {
+            throw new ControlException(ControlErrorCodes.NotFound, $"no VM named '{vm}'; configured: {string.Join(", ", _vms.Monitors.Select(m => m.Name))}");
+        }
+
+        var attach = new PlannedAttach("manual", vm, RuleSet.DefaultKind(view), ReadOnly: false);
+        bool ok = await Executor.AttachAsync(attach, view, cancellationToken).ConfigureAwait(false);
+        return new ManualActionReport { DevPath = view.DevPath, Action = "attach", Vm = vm, Succeeded = ok };
+    }
+
+    /// <summary>Detaches a device (DEVPATH or kernel name) from every VM the state has it in.</summary>
+    public async Task<ManualActionReport> DetachAsync(string device, CancellationToken cancellationToken)
+    {
+        DeviceView view = FindDevice(device);
+        var attachments = _state.Snapshot.Attachments.Where(a => a.Device.DevPath == view.DevPath).ToList();
+        if (attachments.Count == 0)
+        {
+            throw new ControlException(ControlErrorCodes.NotFound, $"{view.DevPath} is not attached to any VM");
+        }
+
+        bool ok = true;
+        foreach (AttachmentRecord attachment in attachments)
+        {
+            ok &= await Executor.DetachAsync(attachment, view, "manual", cancellationToken).ConfigureAwait(false);
+        }
+
+        return new ManualActionReport { DevPath = view.DevPath, Action = "detach", Vm = string.Join(",", attachments.Select(a => a.Vm)), Succeeded = ok };
+    }
+
+    private DeviceView FindDevice(string device)
+    {
+        foreach (TrackedDevice tracked in Tracker.Present)
+        {
+            if (tracked.View is { } view && (view.DevPath == device || view.Kernel == device))
+            {
+                return view;
+            }
+        }
+
+        throw new ControlException(ControlErrorCodes.NotFound, $"no present device '{device}'; see 'kvm-udev-agent devices' (DEVPATH or kernel name)");
+    }
+}

@@ -1,0 +1,347 @@
+using System.Diagnostics;
+using KvmUdevAgent.Core.Actions;
+using KvmUdevAgent.Core.Audit;
+using KvmUdevAgent.Core.Configuration;
+using KvmUdevAgent.Core.Control;
+using KvmUdevAgent.Core.Devices;
+using KvmUdevAgent.Core.Events;
+using KvmUdevAgent.Core.Qemu;
+using KvmUdevAgent.Core.Rules;
+using KvmUdevAgent.Core.State;
+using Microsoft.Extensions.Logging;
+
+namespace KvmUdevAgent.Core.Agent;
+
+/// <summary>
+/// The agent: everything <c>kvm-udev-agent run</c> does. <see cref="StartAsync"/> does all that must
+/// happen before readiness (rules, state, source, control socket, coldplug queued); <see cref="RunAsync"/>
+/// then routes events until cancelled; <see cref="DisposeAsync"/> finishes in-flight work within
+/// <see cref="AgentDaemonOptions.ShutdownGrace"/> and releases everything.
+/// </summary>
+public sealed partial class AgentDaemon : IAsyncDisposable
+{
+    private readonly AgentConfig _config;
+    private readonly AgentDaemonOptions _options;
+    private readonly ILogger _logger;
+    private readonly RuleStore _rules;
+    private readonly StateStore _state;
+    private readonly AuditSink? _auditSink;
+    private readonly IAuditWriter _audit;
+    private readonly VmRegistry _vms;
+    private readonly IUeventSource _source;
+    private readonly KeyedSerialQueue _queue;
+    private readonly MountAction _mounts;
+    private readonly EventPipeline _pipeline;
+    private readonly VmReconcileCoordinator _reconcile;
+    private readonly AgentCounters _counters;
+    private readonly DateTimeOffset _startedAt;
+    private readonly CancellationTokenSource _stopping = new();
+    private ControlServer? _control;
+    private int _disposed;
+
+    private AgentDaemon(AgentConfig config, AgentDaemonOptions options, ILoggerFactory loggerFactory, RuleStore rules, StateStore state, AuditSink? auditSink, VmRegistry vms, IUeventSource source)
+    {
+        _config = config;
+        _options = options;
+        _logger = loggerFactory.CreateLogger("KvmUdevAgent.Agent");
+        _rules = rules;
+        _state = state;
+        _auditSink = auditSink;
+        _audit = auditSink is null ? NullAuditWriter.Instance : auditSink;
+        _vms = vms;
+        _source = source;
+        _startedAt = DateTimeOffset.UtcNow;
+        _counters = new AgentCounters();
+        _queue = new KeyedSerialQueue();
+        _mounts = new MountAction(config.MountBase, loggerFactory.CreateLogger<MountAction>());
+        var tracker = new DeviceTracker();
+        var views = new DeviceViewFactory(config.SysfsRoot, new BlkidProbe(), loggerFactory.CreateLogger<DeviceViewFactory>());
+        var executor = new PlanExecutor(vms, _mounts, new HookRunner(loggerFactory.CreateLogger<HookRunner>()), state, _audit, _counters, _logger);
+        _reconcile = new VmReconcileCoordinator(vms, rules, tracker, state, _audit, _logger);
+        _pipeline = new EventPipeline(views, tracker, rules, executor, _queue, new ColdplugEnumerator(config.SysfsRoot), _reconcile, _audit, _counters, _logger, options.DryRun);
+        Executor = executor;
+    }
+
+    internal PlanExecutor Executor { get; }
+
+    internal DeviceTracker Tracker => _pipeline.Tracker;
+
+    /// <summary>
+    /// Loads the rules (refusing to start on any error), opens the state, the audit sink, the event
+    /// source (before coldplug, so nothing in between is missed) and the control socket, reconciles
+    /// the recorded mounts with the mount table, and queues coldplug. Throws
+    /// <see cref="AgentStartException"/> with every diagnostic when it cannot start.
+    /// </summary>
+    public static async Task<AgentDaemon> StartAsync(AgentConfig config, AgentDaemonOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ILogger logger = loggerFactory.CreateLogger("KvmUdevAgent.Agent");
+
+        var rules = new RuleStore(config.RulesDir, config.Vms.Keys.ToHashSet(StringComparer.Ordinal), new RulePermissions(options.RulesOwnerUid));
+        RuleReloadResult loaded = rules.Load();
+        if (!loaded.Succeeded)
+        {
+            rules.Dispose();
+            throw new AgentStartException(
+                $"the rules in {config.RulesDir} have errors; fix them (check with 'kvm-udev-agent rules validate') and start again",
+                [.. loaded.Diagnostics.Select(d => d.ToString())]);
+        }
+
+        if (!AuditSettings.TryCreate(config.Audit, out AuditSettings? auditSettings, out string? auditError))
+        {
+            rules.Dispose();
+            throw new AgentStartException("the audit settings are invalid: " + auditError);
+        }
+
+        if (!VmRegistry.TryCreate(config.Vms.Values, null, loggerFactory, out VmRegistry vms, out IReadOnlyList<string> vmErrors))
+        {
+            rules.Dispose();
+            throw new AgentStartException("the VM settings are invalid", vmErrors);
+        }
+
+        StateStore state;
+        try
+        {
+            state = await StateStore.OpenAsync(config.StateFile, loggerFactory.CreateLogger<StateStore>(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            rules.Dispose();
+            await vms.DisposeAsync().ConfigureAwait(false);
+            throw new AgentStartException($"cannot read the state file {config.StateFile}: {e.Message}", e);
+        }
+
+        if (state.LoadResult.Outcome == StateLoadOutcome.Corrupt)
+        {
+            Log.StateRecovered(logger, config.StateFile, state.LoadResult.Reason ?? "corrupt");
+        }
+
+        IUeventSource source;
+        try
+        {
+            source = UeventSources.Open(config.Source, new UeventSourceOptions { ReceiveBufferBytes = config.ReceiveBufferBytes }, loggerFactory.CreateLogger("KvmUdevAgent.Events"));
+        }
+        catch (IOException e)
+        {
+            rules.Dispose();
+            await vms.DisposeAsync().ConfigureAwait(false);
+            await state.DisposeAsync().ConfigureAwait(false);
+            throw new AgentStartException("cannot open the netlink uevent socket: " + e.Message, e);
+        }
+
+        AuditSink? auditSink = AuditSink.Create(auditSettings);
+        var daemon = new AgentDaemon(config, options, loggerFactory, rules, state, auditSink, vms, source);
+        try
+        {
+            daemon._control = await ControlServer.StartAsync(
+                new ControlServerOptions { SocketPath = config.ControlSocket, GroupId = ResolveGroup(config.ControlGroup) },
+                new AgentControlHandler(daemon),
+                loggerFactory.CreateLogger<ControlServer>(),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ControlSocketInUseException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        {
+            await daemon.DisposeAsync().ConfigureAwait(false);
+            throw new AgentStartException($"cannot listen on the control socket {config.ControlSocket}: {e.Message}", e);
+        }
+
+        await daemon.BeginAsync(cancellationToken).ConfigureAwait(false);
+        return daemon;
+    }
+
+    private static uint? ResolveGroup(string? group)
+    {
+        if (group is null)
+        {
+            return null;
+        }
+
+        return ControlGroup.TryResolve(group, out uint gid, out string? reason)
+            ? gid
+            : throw new AgentStartException($"control_group '{group}': {reason}");
+    }
+
+    private async Task BeginAsync(CancellationToken cancellationToken)
+    {
+        using (var record = new AuditRecord(_audit, AuditTypes.AgentStart))
+        {
+            record.Action = _options.DryRun ? "start (dry run)" : "start";
+            record.Set("generation", _rules.Current.Generation);
+            record.Set("source", _source.Kind.ToString().ToLowerInvariant());
+            record.Succeed();
+        }
+
+        if (!_options.DryRun)
+        {
+            await ReconcileMountsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        int present = _pipeline.Coldplug(cancellationToken);
+        _rules.Reloaded += OnRulesReloaded;
+        _rules.StartWatching(_options.RulesReloadDebounce);
+        if (!_options.DryRun)
+        {
+            // Monitors connect once coldplug has been routed, so the first reconcile of each VM
+            // sees every present device and detaches nothing that is still wanted.
+            _ = Task.Run(async () =>
+            {
+                await _queue.DrainAsync(_stopping.Token).ConfigureAwait(false);
+                _reconcile.Register();
+                _vms.Start(null);
+            }, CancellationToken.None);
+        }
+
+        Log.Started(_logger, _source.Kind.ToString().ToLowerInvariant(), _rules.Current.Rules.Count, _rules.Current.Generation, _vms.Monitors.Count, present, _options.DryRun ? " (dry run: acting on nothing)" : string.Empty);
+    }
+
+    /// <summary>Routes events until <paramref name="cancellationToken"/> fires or the source fails.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        await _pipeline.RunAsync(_source, linked.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>Reloads the rules now; a bad set keeps the previous one. Also what SIGHUP does.</summary>
+    public ReloadReport ReloadRules()
+    {
+        long previous = _rules.Current.Generation;
+        RuleReloadResult result = _rules.Reload();
+        return result.Succeeded
+            ? new ReloadReport { PreviousGeneration = previous, Generation = result.ActiveGeneration, Rules = result.RuleCount, Warnings = [.. result.Diagnostics.Select(d => d.ToString())] }
+            : throw new ControlException(ControlErrorCodes.InvalidRules, string.Join('\n', result.Diagnostics.Where(d => d.Severity == Severity.Error).Select(d => d.ToString())) + "\nkeeping previous rules (generation " + result.ActiveGeneration + ")");
+    }
+
+    private void OnRulesReloaded(RuleReloadResult result)
+    {
+        using (var record = new AuditRecord(_audit, AuditTypes.RulesReload))
+        {
+            record.Action = "reload";
+            record.Set("generation", result.ActiveGeneration);
+            record.Set("attempted_generation", result.AttemptedGeneration);
+            record.Set("rules", result.RuleCount);
+            if (result.Succeeded)
+            {
+                Log.RulesReloaded(_logger, result.ActiveGeneration, result.RuleCount);
+                record.Succeed();
+            }
+            else
+            {
+                ImmutableErrors(result, out int errors, out string first);
+                Log.RulesReloadFailed(_logger, result.AttemptedGeneration, errors, result.ActiveGeneration);
+                record.Fail($"{errors} errors, keeping previous rules; first: {first}");
+            }
+        }
+
+        if (result.Succeeded && !_options.DryRun)
+        {
+            _ = Task.Run(() => _reconcile.ReconcileAllAsync(_stopping.Token));
+        }
+    }
+
+    private static void ImmutableErrors(RuleReloadResult result, out int errors, out string first)
+    {
+        var list = result.Diagnostics.Where(d => d.Severity == Severity.Error).ToList();
+        errors = list.Count;
+        first = list.Count > 0 ? list[0].ToString() : "unknown";
+    }
+
+    /// <summary>What <c>status</c> shows.</summary>
+    public StatusReport Status()
+    {
+        UeventSourceCounters source = _source.Counters;
+        AgentState snapshot = _state.Snapshot;
+        return new StatusReport
+        {
+            Version = typeof(AgentDaemon).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
+            Pid = Environment.ProcessId,
+            StartedAt = _startedAt,
+            UptimeSeconds = Math.Round((DateTimeOffset.UtcNow - _startedAt).TotalSeconds, 1),
+            Source = _source.Kind.ToString().ToLowerInvariant(),
+            DryRun = _options.DryRun,
+            Rules = _rules.Current.Rules.Count,
+            RulesGeneration = _rules.Current.Generation,
+            Counters = new StatusCounters
+            {
+                Events = _counters.Events,
+                Matched = _counters.Matched,
+                Acted = _counters.Acted,
+                Failed = _counters.Failed,
+                Dropped = source.Untrusted + source.Malformed,
+            },
+            AuditDropped = _auditSink?.Status.Dropped ?? 0,
+            Attachments = snapshot.Attachments.Length,
+            Mounts = snapshot.Mounts.Length,
+            StateError = _state.LastWriteError?.Message,
+        };
+    }
+
+    /// <summary>Stops routing, finishes in-flight actions within the grace period, flushes state and audit.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        Log.Stopping(_logger, _queue.BusyKeys);
+        _rules.Reloaded -= OnRulesReloaded;
+        _rules.Dispose();
+        await _source.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _queue.DrainAsync(CancellationToken.None).WaitAsync(_options.ShutdownGrace).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_control is not null)
+        {
+            await _control.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _queue.DisposeAsync().ConfigureAwait(false);
+        await _vms.DisposeAsync().ConfigureAwait(false);
+        _reconcile.Dispose();
+        using (var record = new AuditRecord(_audit, AuditTypes.AgentStop))
+        {
+            record.Action = "stop";
+            record.Succeed();
+        }
+
+        await _state.DisposeAsync().ConfigureAwait(false);
+        if (_auditSink is not null)
+        {
+            await _auditSink.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _mounts.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task ReconcileMountsAsync(CancellationToken cancellationToken)
+    {
+        // A mount recorded in the state: gone from the mount table → forget it; still mounted but
+        // its device went away while the agent was down → unmount it now.
+        foreach (MountRecord mount in _state.Snapshot.Mounts)
+        {
+            bool mounted = _mounts.FindMounts(mount.DevNode).Any(m => m.MountPoint == mount.MountPoint)
+                || _mounts.FindMounts().Any(m => m.MountPoint == mount.MountPoint);
+            if (!mounted)
+            {
+                _state.RemoveMount(mount.MountPoint);
+                continue;
+            }
+
+            if (!Directory.Exists(Path.Join(_config.SysfsRoot, mount.Device.DevPath)))
+            {
+                var gone = Uevent.Create(UeventSource.Sysfs, [new("ACTION", "remove"), new("DEVPATH", mount.Device.DevPath), new("SUBSYSTEM", "block")], receivedTimestamp: Stopwatch.GetTimestamp());
+                var identity = new DeviceIdentity { Vendor = mount.Device.Vendor, Product = mount.Device.Product, Serial = mount.Device.Serial, DevNode = mount.DevNode };
+                await Executor.UnmountAsync(mount, new DeviceView(gone, identity, null), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+}

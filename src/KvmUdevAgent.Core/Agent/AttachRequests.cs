@@ -1,0 +1,42 @@
+using System.Diagnostics.CodeAnalysis;
+using KvmUdevAgent.Core.Devices;
+using KvmUdevAgent.Core.Qemu;
+using KvmUdevAgent.Core.Rules;
+
+namespace KvmUdevAgent.Core.Agent;
+
+/// <summary>Turns a planned attach and the device's identity into what QEMU is asked for.</summary>
+internal static class AttachRequests
+{
+    public static bool TryCreate(AttachKind kind, bool readOnly, DeviceView device, [NotNullWhen(true)] out AttachRequest? request, [NotNullWhen(false)] out string? reason)
+    {
+        switch (kind)
+        {
+            case AttachKind.UsbHost:
+                if (UsbHostDevice.TryCreate(device.Identity, out UsbHostDevice? usb, out reason))
+                {
+                    request = usb;
+                    return true;
+                }
+
+                request = null;
+                reason = "cannot pass the USB device through: " + reason;
+                return false;
+            case AttachKind.UsbStorage or AttachKind.VirtioBlk:
+                BlockDeviceModel model = kind == AttachKind.UsbStorage ? BlockDeviceModel.UsbStorage : BlockDeviceModel.VirtioBlk;
+                if (BlockAttachRequest.TryCreate(device.Identity, model, readOnly, pciBus: null, out BlockAttachRequest? block, out reason))
+                {
+                    request = block;
+                    return true;
+                }
+
+                request = null;
+                reason = "cannot attach the block device: " + reason;
+                return false;
+            default:
+                request = null;
+                reason = $"unknown attach kind '{kind}'";
+                return false;
+        }
+    }
+}

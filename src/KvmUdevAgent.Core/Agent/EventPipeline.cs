@@ -1,0 +1,196 @@
+using System.Collections.Immutable;
+using KvmUdevAgent.Core.Actions;
+using KvmUdevAgent.Core.Audit;
+using KvmUdevAgent.Core.Devices;
+using KvmUdevAgent.Core.Events;
+using KvmUdevAgent.Core.Rules;
+using Microsoft.Extensions.Logging;
+
+namespace KvmUdevAgent.Core.Agent;
+
+/// <summary>
+/// source → device view → rules → plan → per-device queue → executor. The netlink reader only
+/// enqueues: everything that can be slow (sysfs, blkid, QEMU, mount, hooks) runs in the device's
+/// own queue, so one slow device never stalls the reader or the others.
+/// </summary>
+internal sealed partial class EventPipeline(
+    DeviceViewFactory views,
+    DeviceTracker tracker,
+    RuleStore rules,
+    PlanExecutor executor,
+    KeyedSerialQueue queue,
+    ColdplugEnumerator coldplug,
+    VmReconcileCoordinator reconcile,
+    IAuditWriter audit,
+    AgentCounters counters,
+    ILogger logger,
+    bool dryRun)
+{
+    private readonly AuditRateLimiter _overflowAudit = new(5, TimeSpan.FromMinutes(1));
+
+    public DeviceTracker Tracker => tracker;
+
+    /// <summary>Reads the source until it completes or <paramref name="cancellationToken"/> fires.</summary>
+    public async Task RunAsync(IUeventSource source, CancellationToken cancellationToken)
+    {
+        Task overflows = WatchOverflowsAsync(source, cancellationToken);
+        try
+        {
+            await foreach (Uevent uevent in source.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                Dispatch(uevent);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        try
+        {
+            await overflows.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Feeds every present device through the pipeline as a coldplug <c>add</c>.</summary>
+    public int Coldplug(CancellationToken cancellationToken)
+    {
+        int count = 0;
+        foreach (Uevent uevent in coldplug.Enumerate(cancellationToken))
+        {
+            Dispatch(uevent);
+            count++;
+        }
+
+        return count;
+    }
+
+    public void Dispatch(Uevent uevent)
+    {
+        counters.Event();
+        queue.Enqueue(uevent.DevPath, cancellationToken => ProcessAsync(uevent, cancellationToken));
+    }
+
+    private async Task ProcessAsync(Uevent uevent, CancellationToken cancellationToken)
+    {
+        try
+        {
+            DeviceObservation observation = await tracker.ObserveAsync(uevent, views, cancellationToken).ConfigureAwait(false);
+            if (!observation.Routes || observation.View is not { } device)
+            {
+                return;
+            }
+
+            Plan plan = rules.Current.Evaluate(device);
+            if (plan.IsEmpty)
+            {
+                AuditUnmatched(device);
+                if (uevent.Action == UeventAction.Remove && !dryRun)
+                {
+                    // Nothing routes it now, but what was done for it when it came still needs undoing.
+                    await executor.ExecuteAsync(plan, device, cancellationToken).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            counters.Match();
+            Log.Plan(logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, Describe(plan));
+            AuditRouted(device, plan);
+            if (dryRun)
+            {
+                return;
+            }
+
+            if (uevent.Coldplug)
+            {
+                // At start and after a resync the VMs' reconcile attaches what is wanted and
+                // missing, comparing with what QEMU really has: attaching here as well would race it.
+                plan = plan with { Actions = [.. plan.Actions.Where(a => a is not PlannedAttach)] };
+            }
+
+            await executor.ExecuteAsync(plan, device, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            counters.Fail();
+            Log.EventFailed(logger, uevent.ActionText, uevent.DevPath, e);
+        }
+    }
+
+    private async Task WatchOverflowsAsync(IUeventSource source, CancellationToken cancellationToken)
+    {
+        await foreach (UeventOverflow overflow in source.Overflows.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            counters.Resync();
+            Log.Overflow(logger, overflow.Kind.ToString(), overflow.MissingEvents);
+            if (_overflowAudit.TryAcquire(out long suppressed))
+            {
+                using var record = new AuditRecord(audit, AuditTypes.SourceOverflow, overflow.Timestamp);
+                record.Action = "resync";
+                record.Set("kind", overflow.Kind.ToString());
+                record.Set("missing", (long)overflow.MissingEvents);
+                record.Set(AuditKeys.Suppressed, suppressed);
+                record.Succeed();
+            }
+
+            Resync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// After lost events: devices that vanished get a made-up <c>remove</c>, present ones a coldplug
+    /// <c>add</c> (idempotent downstream), then the VMs are reconciled once the queue has run.
+    /// </summary>
+    public void Resync(CancellationToken cancellationToken)
+    {
+        var present = coldplug.ListDevices();
+        IReadOnlyList<Uevent> gone = tracker.MissingSince(present.Select(p => p.DevPath));
+        foreach (Uevent remove in gone)
+        {
+            Dispatch(remove);
+        }
+
+        Coldplug(cancellationToken);
+        Log.Resync(logger, present.Count, gone.Count);
+        _ = Task.Run(
+            async () =>
+            {
+                await queue.DrainAsync(cancellationToken).ConfigureAwait(false);
+                await reconcile.ReconcileAllAsync(cancellationToken).ConfigureAwait(false);
+            },
+            cancellationToken);
+    }
+
+    private void AuditRouted(DeviceView device, Plan plan)
+    {
+        using var record = new AuditRecord(audit, AuditTypes.EventRouted, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
+        record.Rule = string.Join(',', plan.Actions.Select(a => a.Rule).Distinct());
+        record.Action = dryRun ? "dry-run" : "route";
+        record.Target = Describe(plan);
+        record.Succeed();
+    }
+
+    private void AuditUnmatched(DeviceView device)
+    {
+        // Only what a rule could be written for, and only live adds: a coldplug of every loop
+        // device or partition at each start would bury the records that matter.
+        if (device.Event.Coldplug || device.Event.Action != UeventAction.Add)
+        {
+            return;
+        }
+
+        if (!(device.Subsystem == "usb" && device.DevType == "usb_device") && device.Subsystem != "block")
+        {
+            return;
+        }
+
+        using var record = new AuditRecord(audit, AuditTypes.EventUnmatched, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
+        record.Action = "none";
+        record.Succeed();
+    }
+
+    private static string Describe(Plan plan) => string.Join("; ", plan.Actions.Select(a => $"{a.Describe()} (rule {a.Rule})"));
+}

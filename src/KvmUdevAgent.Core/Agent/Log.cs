@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+
+namespace KvmUdevAgent.Core.Agent;
+
+/// <summary>The daemon's log lines. The pipeline is the orchestrator: it logs each failure once.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(LogEvents.AgentStarted, LogLevel.Information, "Ready: source {Source}, {RuleCount} rules (generation {Generation}), {VmCount} VMs, {Present} devices present{DryRun}")]
+    public static partial void Started(ILogger logger, string source, int ruleCount, long generation, int vmCount, int present, string dryRun);
+
+    [LoggerMessage(LogEvents.AgentStopping, LogLevel.Information, "Stopping: finishing {Busy} devices with work in flight")]
+    public static partial void Stopping(ILogger logger, int busy);
+
+    [LoggerMessage(LogEvents.AgentPlan, LogLevel.Information, "Plan for {Action} {DevPath}: {Plan}")]
+    public static partial void Plan(ILogger logger, string action, string devPath, string plan);
+
+    [LoggerMessage(LogEvents.AgentActionFailed, LogLevel.Warning, "Failed to {Action} {DevPath} ({Target}): {Error}")]
+    public static partial void ActionFailed(ILogger logger, string action, string devPath, string target, string error);
+
+    [LoggerMessage(LogEvents.AgentActionDone, LogLevel.Information, "{Action} {DevPath} ({Target}): {Outcome}")]
+    public static partial void ActionDone(ILogger logger, string action, string devPath, string target, string outcome);
+
+    [LoggerMessage(LogEvents.AgentOverflow, LogLevel.Warning, "Events were lost ({Kind}, {Missing} missing), resynchronising from sysfs")]
+    public static partial void Overflow(ILogger logger, string kind, ulong missing);
+
+    [LoggerMessage(LogEvents.AgentResync, LogLevel.Information, "Resync: {Present} devices present, {Removed} gone while events were lost")]
+    public static partial void Resync(ILogger logger, int present, int removed);
+
+    [LoggerMessage(LogEvents.AgentRulesReloaded, LogLevel.Information, "Rules reloaded: generation {Generation}, {RuleCount} rules")]
+    public static partial void RulesReloaded(ILogger logger, long generation, int ruleCount);
+
+    [LoggerMessage(LogEvents.AgentRulesReloadFailed, LogLevel.Warning, "Rules reload (generation {Attempted}) failed with {Errors} errors, keeping previous rules (generation {Active})")]
+    public static partial void RulesReloadFailed(ILogger logger, long attempted, int errors, long active);
+
+    [LoggerMessage(LogEvents.AgentReconciled, LogLevel.Information, "VM {Vm} reconciled: {Attached} attached, {Detached} detached, {Unchanged} unchanged, {Failed} failed")]
+    public static partial void Reconciled(ILogger logger, string vm, int attached, int detached, int unchanged, int failed);
+
+    [LoggerMessage(LogEvents.AgentStateRecovered, LogLevel.Warning, "State file {Path}: {Reason}; starting from an empty state")]
+    public static partial void StateRecovered(ILogger logger, string path, string reason);
+
+    [LoggerMessage(LogEvents.AgentEventFailed, LogLevel.Error, "Handling {Action} {DevPath} failed, ignoring")]
+    public static partial void EventFailed(ILogger logger, string action, string devPath, Exception exception);
+
+    [LoggerMessage(LogEvents.AgentNoVmReachable, LogLevel.Warning, "No VM monitor answers yet ({Vms}); devices routed to VMs will be attached when their monitor answers")]
+    public static partial void NoVmReachable(ILogger logger, string vms);
+}

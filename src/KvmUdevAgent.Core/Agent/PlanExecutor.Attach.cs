@@ -1,0 +1,92 @@
+using KvmUdevAgent.Core.Audit;
+using KvmUdevAgent.Core.Devices;
+using KvmUdevAgent.Core.Qemu;
+using KvmUdevAgent.Core.Rules;
+using KvmUdevAgent.Core.State;
+
+namespace KvmUdevAgent.Core.Agent;
+
+internal sealed partial class PlanExecutor
+{
+    public async Task<bool> AttachAsync(PlannedAttach attach, DeviceView device, CancellationToken cancellationToken)
+    {
+        using AuditRecord record = NewRecord(AuditTypes.DeviceAttach, device, attach.Rule, "attach", attach.Vm);
+        if (!AttachRequests.TryCreate(attach.Kind, attach.ReadOnly, device, out AttachRequest? request, out string? reason))
+        {
+            Finish(record, device.DevPath, false, reason);
+            return false;
+        }
+
+        record.Set("qemu_id", request.Id);
+        record.Set("as", attach.Kind.ToWord());
+        if (!vms.TryGet(attach.Vm, out VmMonitor? monitor))
+        {
+            Finish(record, device.DevPath, false, $"no VM named '{attach.Vm}' in the configuration");
+            return false;
+        }
+
+        try
+        {
+            AttachResult result = await monitor.AttachAsync(request, cancellationToken).ConfigureAwait(false);
+            state.SetAttachment(new AttachmentRecord
+            {
+                Device = DeviceKey.From(device.DevPath, device.Identity),
+                Vm = attach.Vm,
+                QemuId = request.Id,
+                Kind = ToStateKind(attach.Kind),
+                Since = _time.GetUtcNow(),
+            });
+            Finish(record, device.DevPath, true, result == AttachResult.AlreadyPresent ? "already attached" : "attached");
+            return true;
+        }
+        catch (MonitorDisconnectedException)
+        {
+            // The reconcile that runs when the monitor answers attaches it: the route is derived
+            // from the present devices and the rules, not from this failure.
+            Finish(record, device.DevPath, false, $"the monitor of VM '{attach.Vm}' is not connected; the device is attached when it answers");
+            return false;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Finish(record, device.DevPath, false, e.Message);
+            return false;
+        }
+    }
+
+    public async Task<bool> DetachAsync(AttachmentRecord attachment, DeviceView device, string? rule, CancellationToken cancellationToken)
+    {
+        using AuditRecord record = NewRecord(AuditTypes.DeviceDetach, device, rule, "detach", attachment.Vm);
+        record.Set("qemu_id", attachment.QemuId);
+        if (!vms.TryGet(attachment.Vm, out VmMonitor? monitor))
+        {
+            state.RemoveAttachment(attachment.Vm, attachment.QemuId);
+            Finish(record, device.DevPath, false, $"no VM named '{attachment.Vm}' in the configuration any more; forgetting the attachment");
+            return false;
+        }
+
+        try
+        {
+            DetachResult result = await monitor.DetachAsync(attachment.QemuId, cancellationToken).ConfigureAwait(false);
+            state.RemoveAttachment(attachment.Vm, attachment.QemuId);
+            Finish(record, device.DevPath, true, result switch
+            {
+                DetachResult.AlreadyGone => "already gone",
+                DetachResult.Pending => "unplug requested; the guest has not released it yet",
+                _ => "detached",
+            });
+            return true;
+        }
+        catch (MonitorDisconnectedException)
+        {
+            // The reconcile when the monitor answers removes kua- devices whose host device is gone.
+            state.RemoveAttachment(attachment.Vm, attachment.QemuId);
+            Finish(record, device.DevPath, false, $"the monitor of VM '{attachment.Vm}' is not connected; the device is detached when it answers");
+            return false;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Finish(record, device.DevPath, false, e.Message);
+            return false;
+        }
+    }
+}

@@ -1,0 +1,115 @@
+using KvmUdevAgent.Core.Actions;
+using KvmUdevAgent.Core.Audit;
+using KvmUdevAgent.Core.Devices;
+using KvmUdevAgent.Core.Events;
+using KvmUdevAgent.Core.Qemu;
+using KvmUdevAgent.Core.Rules;
+using KvmUdevAgent.Core.State;
+using Microsoft.Extensions.Logging;
+
+namespace KvmUdevAgent.Core.Agent;
+
+/// <summary>
+/// Carries out a <see cref="Plan"/> for one device: attach, mount and hook on add; on remove,
+/// the reverse of what the state says was done (not of what today's rules would do, since the
+/// rules may have changed since), then the rule's <c>on_remove</c> hooks. Every action is one
+/// audit record. The caller runs one device's plans in order (<see cref="KeyedSerialQueue"/>).
+/// </summary>
+internal sealed partial class PlanExecutor(
+    VmRegistry vms,
+    MountAction mounts,
+    HookRunner hooks,
+    StateStore state,
+    IAuditWriter audit,
+    AgentCounters counters,
+    ILogger logger,
+    TimeProvider? timeProvider = null)
+{
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+
+    public async Task ExecuteAsync(Plan plan, DeviceView device, CancellationToken cancellationToken)
+    {
+        if (device.Event.Action == UeventAction.Remove)
+        {
+            await RevertAsync(plan, device, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (PlannedAction action in plan.Actions)
+        {
+            switch (action)
+            {
+                case PlannedAttach attach:
+                    await AttachAsync(attach, device, cancellationToken).ConfigureAwait(false);
+                    break;
+                case PlannedMount mount:
+                    await MountAsync(mount, device, cancellationToken).ConfigureAwait(false);
+                    break;
+                case PlannedHook hook:
+                    await HookAsync(hook, device, cancellationToken).ConfigureAwait(false);
+                    break;
+            }
+        }
+    }
+
+    private async Task RevertAsync(Plan plan, DeviceView device, CancellationToken cancellationToken)
+    {
+        AgentState snapshot = state.Snapshot;
+        foreach (AttachmentRecord attachment in snapshot.Attachments)
+        {
+            if (attachment.Device.DevPath == device.DevPath)
+            {
+                await DetachAsync(attachment, device, rule: null, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        foreach (MountRecord mount in snapshot.Mounts)
+        {
+            if (mount.Device.DevPath == device.DevPath)
+            {
+                await UnmountAsync(mount, device, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        foreach (PlannedAction action in plan.Actions)
+        {
+            if (action is PlannedHook hook)
+            {
+                await HookAsync(hook, device, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private AuditRecord NewRecord(string type, DeviceView device, string? rule, string action, string? target)
+    {
+        var record = new AuditRecord(audit, type, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
+        record.Rule = rule;
+        record.Action = action;
+        record.Target = target;
+        return record;
+    }
+
+    private void Finish(AuditRecord record, string devPath, bool succeeded, string outcome)
+    {
+        if (succeeded)
+        {
+            record.Succeed();
+            counters.Act();
+            Log.ActionDone(logger, record.Action ?? string.Empty, devPath, record.Target ?? string.Empty, outcome);
+        }
+        else
+        {
+            record.Fail(outcome);
+            counters.Fail();
+            Log.ActionFailed(logger, record.Action ?? string.Empty, devPath, record.Target ?? string.Empty, outcome);
+        }
+    }
+
+    private static AttachmentKind ToStateKind(AttachKind kind) => kind switch
+    {
+        AttachKind.UsbHost => AttachmentKind.UsbHost,
+        AttachKind.UsbStorage => AttachmentKind.UsbStorage,
+        AttachKind.VirtioBlk => AttachmentKind.VirtioBlk,
+        _ => AttachmentKind.Unknown,
+    };
+}
