@@ -12,6 +12,9 @@ internal static class CommandRegistry
         yield return ReloadCommand.Create();
         yield return VmsCommand.Create();
         yield return MonitorCommand.Create();
+        yield return DevicesCommand.Create();
+        yield return AttachCommand.CreateAttach();
+        yield return AttachCommand.CreateDetach();
         yield return RulesCommand.Create();
         yield return TestCommand.Create();
     }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using KvmUdevAgent.Core.Agent;
 using KvmUdevAgent.Core.Configuration;
 using KvmUdevAgent.Daemon;
 using Microsoft.Extensions.Hosting;
@@ -39,13 +40,18 @@ internal static class RunCommand
             {
                 await host.RunAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (DaemonStartException e)
+            catch (AgentStartException e)
             {
+                foreach (string detail in e.Details)
+                {
+                    await Console.Error.WriteLineAsync(detail).ConfigureAwait(false);
+                }
+
                 await Console.Error.WriteLineAsync($"kvm-udev-agent: {e.Message}").ConfigureAwait(false);
-                return e.ExitCode;
+                return ExitCodes.Config;
             }
 
-            return ExitCodes.Success;
+            return Environment.ExitCode;
         });
         return command;
     }

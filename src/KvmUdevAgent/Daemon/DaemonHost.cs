@@ -21,12 +21,19 @@ internal static class DaemonHost
             ContentRootPath = "/",
         });
 
-        builder.Services.AddSystemd();
+        // Readiness goes through NOTIFY_SOCKET whenever it is set (see SystemdReadiness), not only
+        // when the parent process is systemd as AddSystemd() decides: the same protocol then also
+        // serves other supervisors and the tests.
+        builder.Services.AddHostedService<SystemdReadiness>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(options.Verbose ? LogLevel.Debug : LogLevel.Information);
         builder.Logging.AddSerilog(CreateLogger(options), dispose: true);
+        // A start failure is printed once, by 'run', with every diagnostic; the host's own
+        // "Hosting failed to start" line with a stack trace would only repeat it.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(options);
         DaemonServices.Add(builder.Services, config, options);

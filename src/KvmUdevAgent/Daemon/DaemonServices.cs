@@ -8,8 +8,8 @@ internal static class DaemonServices
 {
     public static void Add(IServiceCollection services, AgentConfig config, DaemonOptions options)
     {
-        _ = services;
         _ = config;
         _ = options;
+        services.AddHostedService<AgentHostedService>();
     }
 }

@@ -146,7 +146,8 @@ public sealed class QemuProcess : IDisposable
         await WaitReadyAsync(process).ConfigureAwait(false);
     }
 
-    private string ReadySocket => Path.Combine(TempDir, "ready.qmp");
+    /// <summary>A QMP socket of the test's own, beside the one under test (QEMU serves one client per monitor).</summary>
+    public string ReadySocket => Path.Combine(TempDir, "ready.qmp");
 
     /// <summary>
     /// QEMU creates its monitor sockets and even sends the QMP greeting (from the monitor I/O
