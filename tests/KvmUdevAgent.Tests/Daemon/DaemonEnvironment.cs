@@ -55,7 +55,9 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
 
     public DaemonProcess? Daemon { get; private set; }
 
-    public static async Task<DaemonEnvironment> CreateAsync(bool withQemu = true)
+    /// <param name="withQemu">Whether there is a VM at all.</param>
+    /// <param name="launchQemu">False: the VM is configured but its QEMU is started later (<see cref="QemuProcess.LaunchAsync"/>).</param>
+    public static async Task<DaemonEnvironment> CreateAsync(bool withQemu = true, bool launchQemu = true)
     {
         var env = new DaemonEnvironment(Directory.CreateTempSubdirectory("kua-daemon-").FullName);
         try
@@ -63,7 +65,7 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
             env.Syslog = await RsyslogServer.StartAsync();
             if (withQemu)
             {
-                env.Qemu = await QemuProcess.StartAsync(new QemuOptions());
+                env.Qemu = launchQemu ? await QemuProcess.StartAsync(new QemuOptions()) : QemuProcess.Prepare(new QemuOptions());
             }
 
             return env;

@@ -118,6 +118,21 @@ internal sealed class DaemonProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the daemon's stderr (its log) contains <paramref name="text"/>.</summary>
+    public async Task WaitForLogAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Stderr.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline || _process.HasExited)
+            {
+                throw new TimeoutException($"the daemon never logged \"{text}\"" + (_process.HasExited ? $" (it exited with {_process.ExitCode})" : string.Empty) + "\nstderr:\n" + Stderr);
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
     /// <summary>Sends a signal by PID (SIGTERM 15, SIGHUP 1, SIGKILL 9).</summary>
     public void Signal(int signal)
     {
