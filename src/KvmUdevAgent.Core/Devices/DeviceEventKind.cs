@@ -13,8 +13,6 @@ internal enum DeviceEventKind
     Change,
     /// <summary>The device was renamed (DEVPATH_OLD → DEVPATH); the tracker follows it. Not routed.</summary>
     Move,
-    /// <summary>A second live <c>add</c> for a devpath already present. Not routed: one plug, one add.</summary>
-    Duplicate,
     /// <summary><c>bind</c>/<c>unbind</c>: a driver came or went on a device we already know. Not routed.</summary>
     Binding,
     /// <summary><c>online</c>/<c>offline</c> and action words this version does not know. Not routed.</summary>

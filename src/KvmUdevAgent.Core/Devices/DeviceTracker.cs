@@ -42,17 +42,13 @@ internal sealed class DeviceTracker
         switch (uevent.Action)
         {
             case UeventAction.Add:
-                var fresh = new TrackedDevice(devPath, uevent.Subsystem, uevent.DevType, null);
-                if (uevent.Coldplug)
-                {
-                    // Keep what we knew until the new view replaces it.
-                    _devices.TryAdd(devPath, fresh);
-                    return new DeviceDecision(DeviceEventKind.Add, null);
-                }
-
-                return _devices.TryAdd(devPath, fresh)
-                    ? new DeviceDecision(DeviceEventKind.Add, null)
-                    : new DeviceDecision(DeviceEventKind.Duplicate, null);
+                // A second add for a present devpath is a re-announcement (udevadm trigger, a
+                // synthetic uevent, a resync): it routes again, and everything downstream is
+                // idempotent (attach finds the device present, mount finds it mounted). What must
+                // not route twice are bind/unbind, which follow every real add and remove.
+                // Keep what we knew until the new view replaces it.
+                _devices.TryAdd(devPath, new TrackedDevice(devPath, uevent.Subsystem, uevent.DevType, null));
+                return new DeviceDecision(DeviceEventKind.Add, null);
 
             case UeventAction.Remove:
                 return new DeviceDecision(DeviceEventKind.Remove, _devices.TryRemove(devPath, out TrackedDevice? gone) ? gone.Identity : null);

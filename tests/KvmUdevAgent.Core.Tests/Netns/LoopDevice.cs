@@ -20,16 +20,22 @@ internal sealed class LoopDevice : IAsyncDisposable
     /// <summary><c>loopN</c>.</summary>
     public string Name => Path.GetFileName(DevicePath);
 
-    public static async Task<LoopDevice> CreateAsync()
+    /// <param name="ext4Label">When set, the image is formatted ext4 with this label (mkfs.ext4 -L) before it is attached.</param>
+    public static async Task<LoopDevice> CreateAsync(string? ext4Label = null)
     {
         string file = Path.Combine(Path.GetTempPath(), "kua-loop-" + Guid.NewGuid().ToString("N") + ".img");
         await using (FileStream stream = File.Create(file))
         {
-            stream.SetLength(1024 * 1024);
+            stream.SetLength((ext4Label is null ? 1 : 8) * 1024 * 1024);
         }
 
         try
         {
+            if (ext4Label is not null)
+            {
+                await TestProcess.RunAsync("mkfs.ext4", "e2fsprogs", "-q", "-F", "-L", ext4Label, file);
+            }
+
             string device = (await TestProcess.RunAsync("losetup", "util-linux", "--find", "--show", file)).Trim();
             return new LoopDevice(file, device);
         }
