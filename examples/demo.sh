@@ -14,8 +14,9 @@ for tool in qemu-system-x86_64:qemu-system-x86 mkfs.ext4:e2fsprogs losetup:util-
 done
 
 work=$(mktemp -d /tmp/kua-demo.XXXXXX)
-qemu_pid= agent_pid= loop=
+qemu_pid= agent_pid= loop= syslog_pid=
 cleanup() {
+  [ -n "$syslog_pid" ] && kill "$syslog_pid" 2>/dev/null && wait "$syslog_pid" 2>/dev/null || true
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
   [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null || true
   [ -n "$loop" ] && losetup -d "$loop" 2>/dev/null || true
@@ -61,6 +62,12 @@ qemu_pid=$!
 wait_for 20 test -S "$work/look.qmp"
 echo "   pid $qemu_pid, monitor unix:$work/winxp.qmp"
 
+step "An audit collector: socat listening for RFC 5424 syslog on UDP (rsyslog would do the same)"
+port=$((20000 + RANDOM % 40000))
+socat -u "UDP-RECV:$port,bind=127.0.0.1" "OPEN:$work/audit.log,creat,append" &
+syslog_pid=$!
+echo "   udp:127.0.0.1:$port"
+
 token=demo$RANDOM$RANDOM
 mkdir -p "$work/rules.d"
 cat > "$work/rules.d/10-demo.yaml" <<RULES
@@ -84,7 +91,7 @@ mount_base: $work/media
 vms:
   winxp: { monitor: "unix:$work/winxp.qmp" }
 audit:
-  syslog: "off"
+  syslog: "udp:127.0.0.1:$port"
 CONFIG
 step "The rule"
 sed 's/^/   /' "$work/rules.d/10-demo.yaml"
@@ -115,5 +122,10 @@ usb=$(info_usb)
 if qmp '{"execute":"query-named-block-nodes"}' | grep -q '"node-name": "kua-'; then
   echo "demo.sh: a kua- block node is still in QEMU" >&2; exit 1
 fi
+
+step "The audit trail, as the collector received it (one RFC 5424 record per decision)"
+wait_for 5 grep -q 'device.detach' "$work/audit.log"
+# UDP carries one record per datagram with no newline; split them for reading.
+sed 's/<\([0-9]\{1,3\}\)>1 /\n<\1>1 /g' "$work/audit.log" | grep -E 'device\.(attach|detach)' | sed 's/^/   /'
 
 step "Done; stopping the agent and the VM, detaching the loop device"

@@ -340,7 +340,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
             {
                 var gone = Uevent.Create(UeventSource.Sysfs, [new("ACTION", "remove"), new("DEVPATH", mount.Device.DevPath), new("SUBSYSTEM", "block")], receivedTimestamp: Stopwatch.GetTimestamp());
                 var identity = new DeviceIdentity { Vendor = mount.Device.Vendor, Product = mount.Device.Product, Serial = mount.Device.Serial, DevNode = mount.DevNode };
-                await Executor.UnmountAsync(mount, new DeviceView(gone, identity, null), cancellationToken).ConfigureAwait(false);
+                await Executor.UnmountAsync(mount, new DeviceView(gone, identity, null), rule: null, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -169,7 +169,7 @@ internal sealed partial class EventPipeline(
         using var record = new AuditRecord(audit, AuditTypes.EventRouted, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
         record.Rule = string.Join(',', plan.Actions.Select(a => a.Rule).Distinct());
         record.Action = dryRun ? "dry-run" : "route";
-        record.Target = Describe(plan);
+        record.Target = string.Join("; ", plan.Actions.Select(a => a.Describe()));
         record.Succeed();
     }
 

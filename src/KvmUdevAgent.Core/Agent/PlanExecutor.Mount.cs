@@ -68,9 +68,9 @@ internal sealed partial class PlanExecutor
         return result.Succeeded;
     }
 
-    public async Task<bool> UnmountAsync(MountRecord mount, DeviceView device, CancellationToken cancellationToken)
+    public async Task<bool> UnmountAsync(MountRecord mount, DeviceView device, string? rule, CancellationToken cancellationToken)
     {
-        using AuditRecord record = NewRecord(AuditTypes.DeviceUnmount, device, rule: null, "unmount", mount.MountPoint);
+        using AuditRecord record = NewRecord(AuditTypes.DeviceUnmount, device, rule, "unmount", mount.MountPoint);
         MountResult result = await mounts.RevertAsync(mount.MountPoint, cancellationToken).ConfigureAwait(false);
         if (result.Succeeded)
         {

@@ -59,7 +59,9 @@ internal sealed partial class PlanExecutor(
         {
             if (attachment.Device.DevPath == device.DevPath)
             {
-                await DetachAsync(attachment, device, rule: null, cancellationToken).ConfigureAwait(false);
+                // The rule that routes it today, if any, names the record; the state decides what to undo.
+                string? rule = plan.Actions.OfType<PlannedDetach>().FirstOrDefault(d => d.Vm == attachment.Vm)?.Rule;
+                await DetachAsync(attachment, device, rule, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -67,7 +69,7 @@ internal sealed partial class PlanExecutor(
         {
             if (mount.Device.DevPath == device.DevPath)
             {
-                await UnmountAsync(mount, device, cancellationToken).ConfigureAwait(false);
+                await UnmountAsync(mount, device, plan.Actions.OfType<PlannedUnmount>().FirstOrDefault()?.Rule, cancellationToken).ConfigureAwait(false);
             }
         }
 
