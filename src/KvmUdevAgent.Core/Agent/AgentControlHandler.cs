@@ -1,6 +1,7 @@
 using System.Text.Json;
 using KvmUdevAgent.Core.Control;
 using KvmUdevAgent.Core.Devices;
+using KvmUdevAgent.Core.Qemu;
 using KvmUdevAgent.Core.Rules;
 using KvmUdevAgent.Core.State;
 
@@ -20,7 +21,7 @@ internal sealed class AgentControlHandler(AgentDaemon daemon) : IControlHandler
             case ControlVerbs.Devices:
                 return ControlResult.Success(daemon.Devices(), AgentJsonContext.Default.DevicesReport);
             case ControlVerbs.Vms:
-                return ControlResult.Success(daemon.Vms(), AgentJsonContext.Default.VmsReport);
+                return ControlResult.Success(await daemon.VmsAsync(cancellationToken).ConfigureAwait(false), VmStatusProbe.JsonType);
             case ControlVerbs.Attach:
                 {
                     string device = RequiredString(request.Args, "device");

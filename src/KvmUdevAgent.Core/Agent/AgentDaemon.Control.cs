@@ -51,23 +51,39 @@ public sealed partial class AgentDaemon
         return new DevicesReport { Devices = reports, Tracked = present.Count };
     }
 
-    /// <summary>The configured VMs and their monitors, live.</summary>
-    public VmsReport Vms()
+    /// <summary>
+    /// The configured VMs as QEMU reports them now, through the daemon's own monitor connections
+    /// (QEMU serves one client per monitor, so while the daemon runs only it can ask).
+    /// </summary>
+    public async Task<VmStatus[]> VmsAsync(CancellationToken cancellationToken)
     {
-        AgentState snapshot = _state.Snapshot;
-        return new VmsReport
+        var statuses = new List<VmStatus>();
+        foreach (VmMonitor monitor in _vms.Monitors.OrderBy(m => m.Name, StringComparer.Ordinal))
         {
-            Vms = [.. _vms.Monitors.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => new VmReport
+            var status = new VmStatus
             {
-                Name = m.Name,
-                Monitor = m.Endpoint.ToString(),
-                Connected = m.IsConnected,
-                Protocol = m.Protocol?.ToString().ToLowerInvariant(),
-                QemuVersion = m.Version?.ToString(),
-                Connects = m.ConnectCount,
-                Attached = [.. snapshot.Attachments.Where(a => a.Vm == m.Name).Select(a => a.QemuId)],
-            })],
-        };
+                Name = monitor.Name,
+                Monitor = monitor.Endpoint.ToString(),
+                ConfiguredProtocol = VmStatusProbe.ProtocolName(monitor.ConfiguredProtocol) ?? "auto",
+                Protocol = monitor.Protocol is { } p ? VmStatusProbe.ProtocolName(p) : null,
+                QemuVersion = monitor.Version?.ToString(),
+            };
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(TimeSpan.FromSeconds(5));
+                AgentDeviceList devices = await monitor.ListAgentDevicesAsync(timeout.Token).ConfigureAwait(false);
+                status = status with { Reachable = true, Devices = devices.Devices, BlockNodes = devices.BlockNodes };
+            }
+            catch (Exception e) when (e is MonitorException or QmpException or OperationCanceledException or IOException)
+            {
+                status = status with { Reachable = false, Error = monitor.IsConnected ? e.Message : "the monitor does not answer (the daemon keeps retrying)" };
+            }
+
+            statuses.Add(status);
+        }
+
+        return [.. statuses];
     }
 
     /// <summary>Attaches a present device (DEVPATH or kernel name) to <paramref name="vm"/> by hand.</summary>

@@ -38,32 +38,6 @@ public sealed record DevicesReport
     public int Tracked { get; init; }
 }
 
-/// <summary>One VM as the daemon sees it now.</summary>
-public sealed record VmReport
-{
-    /// <summary>Name from the configuration.</summary>
-    public required string Name { get; init; }
-    /// <summary>Monitor endpoint.</summary>
-    public required string Monitor { get; init; }
-    /// <summary>Whether the monitor is connected.</summary>
-    public bool Connected { get; init; }
-    /// <summary><c>qmp</c> or <c>hmp</c> once connected.</summary>
-    public string? Protocol { get; init; }
-    /// <summary>QEMU version once connected.</summary>
-    public string? QemuVersion { get; init; }
-    /// <summary>How many times the monitor has connected.</summary>
-    public int Connects { get; init; }
-    /// <summary>The <c>kua-</c> devices the state says are attached here.</summary>
-    public IReadOnlyList<string> Attached { get; init; } = [];
-}
-
-/// <summary>The answer to <c>vms</c>.</summary>
-public sealed record VmsReport
-{
-    /// <summary>Each configured VM.</summary>
-    public IReadOnlyList<VmReport> Vms { get; init; } = [];
-}
-
 /// <summary>The answer to <c>attach</c> and <c>detach</c>.</summary>
 public sealed record ManualActionReport
 {

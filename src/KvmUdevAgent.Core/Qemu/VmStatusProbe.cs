@@ -49,6 +49,10 @@ public static class VmStatusProbe
         MonitorEndpoint.TryParse(text, out _, out reason);
 
     /// <summary>The statuses as indented JSON with snake_case keys (source-generated, NativeAOT-safe).</summary>
+    /// <summary>Source-generated JSON contract of a status list (the daemon's <c>vms</c> answer uses it too).</summary>
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<VmStatus[]> JsonType => s_json.VmStatusArray;
+
+    /// <summary>Serialises <paramref name="statuses"/> as a JSON array.</summary>
     public static string ToJson(VmStatus[] statuses) => System.Text.Json.JsonSerializer.Serialize(statuses, s_json.VmStatusArray);
 
     // Terminal and script output, not HTML: keep '+' and non-ASCII readable; quotes and control
@@ -97,7 +101,7 @@ public static class VmStatusProbe
         return text.ToString();
     }
 
-    private static string? ProtocolName(MonitorProtocol protocol) => protocol switch
+    internal static string? ProtocolName(MonitorProtocol protocol) => protocol switch
     {
         MonitorProtocol.Qmp => "qmp",
         MonitorProtocol.Hmp => "hmp",

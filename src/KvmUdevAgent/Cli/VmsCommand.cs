@@ -1,7 +1,9 @@
 using System.Collections.Immutable;
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
 using KvmUdevAgent.Core.Configuration;
+using KvmUdevAgent.Core.Control;
 using KvmUdevAgent.Core.Qemu;
 
 namespace KvmUdevAgent.Cli;
@@ -67,7 +69,9 @@ internal static class VmsCommand
                 vms = vms.SetItem(name, new VmConfig { Name = name, Monitor = item[(equals + 1)..] });
             }
 
-            VmStatus[] statuses = await VmStatusProbe.ProbeAllAsync(vms.Values.OrderBy(v => v.Name, StringComparer.Ordinal), TimeSpan.FromSeconds(seconds), cancellationToken).ConfigureAwait(false);
+            // While the daemon runs it holds the monitors (QEMU serves one client each): ask it.
+            VmStatus[]? fromDaemon = extra.Length == 0 ? await AskDaemonAsync(agentConfig.ControlSocket, cancellationToken).ConfigureAwait(false) : null;
+            VmStatus[] statuses = fromDaemon ?? await VmStatusProbe.ProbeAllAsync(vms.Values.OrderBy(v => v.Name, StringComparer.Ordinal), TimeSpan.FromSeconds(seconds), cancellationToken).ConfigureAwait(false);
             if (parseResult.GetValue(json))
             {
                 await Console.Out.WriteLineAsync(VmStatusProbe.ToJson(statuses)).ConfigureAwait(false);
@@ -84,5 +88,25 @@ internal static class VmsCommand
             return statuses.All(s => s.Reachable) ? ExitCodes.Success : ExitCodes.Unavailable;
         });
         return command;
+    }
+
+    private static async Task<VmStatus[]?> AskDaemonAsync(string socket, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(socket))
+        {
+            return null;
+        }
+
+        try
+        {
+            await using ControlClient client = await ControlClient.ConnectAsync(socket, TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+            ControlResponse response = await client.SendAsync(ControlVerbs.Vms, null, cancellationToken).ConfigureAwait(false);
+            return response.Ok ? response.Result.Deserialize(VmStatusProbe.JsonType) : null;
+        }
+        catch (Exception e) when (e is ControlUnavailableException or IOException or JsonException or TimeoutException)
+        {
+            // Not running (or not ours to ask): fall back to asking the monitors ourselves.
+            return null;
+        }
     }
 }
