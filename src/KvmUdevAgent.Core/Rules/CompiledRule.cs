@@ -17,12 +17,7 @@ internal sealed class CompiledRule
         RunTemplates = Parse(definition.Hook?.Run ?? []);
         OnRemoveTemplates = Parse(definition.Hook?.OnRemove ?? []);
         MountSegments = definition.Mount is { } mount ? Parse([.. mount.Path.Split('/')]) : [];
-        Subsystems = matchers.OfType<TextKeyMatcher>().FirstOrDefault(m => m.Key == "subsystem")?.Pattern is { Negated: false, Kind: PatternKind.Exact } p
-            ? [.. p.Alternatives] : null;
     }
-
-    /// <summary>The only subsystems the rule can match (a plain <c>subsystem:</c> value or alternatives), or null when not pinned.</summary>
-    public ImmutableArray<string>? Subsystems { get; }
 
     public RuleDefinition Definition { get; }
 

@@ -19,6 +19,10 @@ internal sealed class HexIdKeyMatcher : KeyMatcher
             && UsbId.TryParse(pattern.Alternatives[0], out UsbId id, out _) ? id.Value : -1;
     }
 
+    public KeySpec Spec => _spec;
+
+    public ValuePattern Pattern => _pattern;
+
     public override string Key => _spec.Name;
 
     public override string Expected => _pattern.Text;

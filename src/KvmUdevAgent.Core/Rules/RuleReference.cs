@@ -99,7 +99,15 @@ internal static class RuleReference
             `kvm-udev-agent rules validate` exits 0 when clean, 1 on errors, and 2 on warnings or style notes
             with `--strict`.
 
+            | Code | Severity | Meaning |
+            |------|----------|---------|
+
             """);
+        foreach (var (code, severity, meaning) in DiagnosticCodes.All)
+        {
+            md.Append(System.Globalization.CultureInfo.InvariantCulture, $"| {code} | {severity.ToString().ToLowerInvariant()} | {Cell(meaning)} |\n");
+        }
+
         return md.ToString();
     }
 

@@ -1,6 +1,6 @@
 using System.Buffers;
-using System.Collections.Frozen;
 using System.Collections.Immutable;
+using System.Numerics;
 using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Events;
 
@@ -16,10 +16,9 @@ internal sealed partial class RuleSet
 {
     private readonly CompiledRule[] _rules;
 
-    // Rules that can match events of a subsystem, in order; an unlisted subsystem gets _unpinned.
-    // Most rules pin their subsystem, so an event only walks the rules that could apply to it.
-    private readonly FrozenDictionary<string, int[]> _bySubsystem;
-    private readonly int[] _unpinned;
+    private const int MaxStackWords = 128;
+
+    private readonly RuleIndex _index;
 
     public RuleSet(ImmutableArray<RuleDefinition> definitions, ImmutableArray<RuleDiagnostic> diagnostics, long generation)
     {
@@ -27,11 +26,7 @@ internal sealed partial class RuleSet
         Diagnostics = diagnostics;
         Generation = generation;
         _rules = [.. definitions.Where(d => d.Enabled).Select(CompiledRule.Compile)];
-        _unpinned = [.. Enumerable.Range(0, _rules.Length).Where(i => _rules[i].Subsystems is null)];
-        _bySubsystem = _rules.SelectMany(r => r.Subsystems ?? []).Distinct(StringComparer.Ordinal).ToFrozenDictionary(
-            s => s,
-            s => Enumerable.Range(0, _rules.Length).Where(i => _rules[i].Subsystems is not { } pinned || pinned.Contains(s)).ToArray(),
-            StringComparer.Ordinal);
+        _index = new RuleIndex(_rules);
     }
 
     public static RuleSet Empty { get; } = new([], [], 0);
@@ -53,38 +48,72 @@ internal sealed partial class RuleSet
     /// </summary>
     public int Match(DeviceView device, Span<RuleMatch> results)
     {
+        // Bitmap of candidate rules: on the stack up to 8192 rules, pooled beyond.
+        int words = _index.WordCount;
+        ulong[]? rented = words > MaxStackWords ? ArrayPool<ulong>.Shared.Rent(words) : null;
+        Span<ulong> mask = (rented ?? stackalloc ulong[MaxStackWords])[..words];
+        try
+        {
+            _index.Candidates(device, mask);
+            return MatchCandidates(device, mask, results);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<ulong>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>The same as <see cref="Match"/> without the index: every rule is a candidate (for tests that pin the index's equivalence).</summary>
+    internal int MatchLinear(DeviceView device, Span<RuleMatch> results)
+    {
+        Span<ulong> mask = new ulong[_index.WordCount];
+        for (int i = 0; i < _rules.Length; i++)
+        {
+            mask[i >> 6] |= 1UL << (i & 63);
+        }
+
+        return MatchCandidates(device, mask, results);
+    }
+
+    private int MatchCandidates(DeviceView device, ReadOnlySpan<ulong> mask, Span<RuleMatch> results)
+    {
         UeventAction action = device.Event.Action;
         bool placed = false;
         int count = 0;
-        int[] candidates = _bySubsystem.TryGetValue(device.Subsystem, out int[]? pinned) ? pinned : _unpinned;
-        for (int c = 0; c < candidates.Length && count < results.Length; c++)
+        for (int w = 0; w < mask.Length; w++)
         {
-            int i = candidates[c];
-            CompiledRule rule = _rules[i];
-            bool reverse = false;
-            if (rule.ImplicitAction)
+            for (ulong bits = mask[w]; bits != 0 && count < results.Length; bits &= bits - 1)
             {
-                if (action == UeventAction.Remove)
+                int i = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                CompiledRule rule = _rules[i];
+                bool reverse = false;
+                if (rule.ImplicitAction)
                 {
-                    reverse = true;
+                    if (action == UeventAction.Remove)
+                    {
+                        reverse = true;
+                    }
+                    else if (action != UeventAction.Add)
+                    {
+                        continue;
+                    }
                 }
-                else if (action != UeventAction.Add)
+
+                if (FirstFailing(rule, device) >= 0)
                 {
                     continue;
                 }
-            }
 
-            if (FirstFailing(rule, device) >= 0)
-            {
-                continue;
-            }
-
-            bool shadowed = rule.Places && placed;
-            placed |= rule.Places;
-            results[count++] = new RuleMatch(i, reverse, shadowed);
-            if (rule.Definition.Final)
-            {
-                break;
+                bool shadowed = rule.Places && placed;
+                placed |= rule.Places;
+                results[count++] = new RuleMatch(i, reverse, shadowed);
+                if (rule.Definition.Final)
+                {
+                    return count;
+                }
             }
         }
 

@@ -10,6 +10,8 @@ internal sealed class TextKeyMatcher(KeySpec spec, ValuePattern pattern) : KeyMa
     // Most conditions are one plain value ("usb", "576B63C4"): string equality, which checks length first.
     private readonly string? _exact = pattern.Negated ? null : pattern.SingleExact;
 
+    public KeySpec Spec => spec;
+
     public ValuePattern Pattern => pattern;
 
     public override string Key => spec.Name;

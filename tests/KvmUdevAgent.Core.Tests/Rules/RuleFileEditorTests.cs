@@ -41,4 +41,13 @@ public sealed class RuleFileEditorTests
         Assert.False(RuleFileEditor.TryRemove("f", Text, "zzz", out _, out string? reason));
         Assert.Equal("no rule named 'zzz' in f", reason);
     }
+
+    [Fact]
+    public void TrySetEnabled_FlowStyleRule_RefusedWithReason()
+    {
+        const string flow = "rules:\n  - { name: a, match: { subsystem: usb }, hook: { run: [/bin/true] } }\n";
+
+        Assert.False(RuleFileEditor.TrySetEnabled("f", flow, "a", false, out _, out string? reason));
+        Assert.Equal("rule 'a' is written in flow style ({...}); edit it by hand", reason);
+    }
 }

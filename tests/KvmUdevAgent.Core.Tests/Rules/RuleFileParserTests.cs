@@ -46,6 +46,21 @@ public sealed class RuleFileParserTests
     }
 
     [Fact]
+    public void Examples_AndShippedRules_AreInTheGoodCorpus()
+    {
+        string? root = AppContext.BaseDirectory;
+        while (root is not null && !File.Exists(Path.Combine(root, "KvmUdevAgent.sln")))
+        {
+            root = Path.GetDirectoryName(root);
+        }
+
+        Assert.NotNull(root);
+        string[] shipped = [.. Directory.GetFiles(Path.Combine(root, "examples"), "*.yaml"), .. Directory.GetFiles(Path.Combine(root, "rules"), "*.yaml")];
+        Assert.Equal(4, shipped.Length);
+        Assert.All(shipped, f => Assert.Equal(File.ReadAllText(f), File.ReadAllText(Path.Combine(RuleCorpus.Directory("good"), Path.GetFileName(f)))));
+    }
+
+    [Fact]
     public void Rejects_UnknownMatchKey_WithDidYouMean()
     {
         var document = RuleFileParser.Parse("rules/10-flash.yaml", "rules:\n  - name: a\n    match:\n      subsystem: usb\n      vendr: \"058f\"\n    attach: { vm: winxp }\n");

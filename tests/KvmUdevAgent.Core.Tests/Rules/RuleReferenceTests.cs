@@ -32,4 +32,12 @@ public sealed class RuleReferenceTests
         string doc = RuleReference.Generate();
         Assert.All(MatchKeys.Names, k => Assert.Contains($"| `{k}` |", doc, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Docs_EveryDiagnosticCodeIsDescribedOnce()
+    {
+        string[] constants = [.. typeof(DiagnosticCodes).GetFields().Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!)];
+        Assert.Equal(constants.Order(StringComparer.Ordinal), DiagnosticCodes.All.Select(c => c.Code).Order(StringComparer.Ordinal));
+        Assert.Equal(constants.Length, constants.Distinct(StringComparer.Ordinal).Count());
+    }
 }

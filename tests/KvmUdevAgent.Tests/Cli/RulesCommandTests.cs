@@ -13,7 +13,8 @@ public sealed class RulesCommandTests : IDisposable
 
     public RulesCommandTests()
     {
-        foreach (string file in Directory.EnumerateFiles(DataDir("rules", "good"), "?0-*.yaml").Where(f => !f.Contains("every-key", StringComparison.Ordinal)))
+        // The three examples/ files (their copies in the good corpus).
+        foreach (string file in Directory.EnumerateFiles(DataDir("rules", "good"), "?0-*.yaml").Where(f => Path.GetFileName(f)[0] is '1' or '2' or '3'))
         {
             File.Copy(file, Path.Combine(_dir, Path.GetFileName(file)));
         }
