@@ -96,6 +96,12 @@ internal sealed partial class EventPipeline(
                 return;
             }
 
+            plan = WithoutMountsOfVmDevices(plan, device);
+            if (plan.IsEmpty)
+            {
+                return;
+            }
+
             counters.Match();
             Log.Plan(logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, Describe(plan));
             AuditRouted(device, plan);
@@ -118,6 +124,39 @@ internal sealed partial class EventPipeline(
             counters.Fail();
             Log.EventFailed(logger, uevent.ActionText, uevent.DevPath, e);
         }
+    }
+
+    /// <summary>
+    /// A partition or disk whose USB device the rules send to a VM is not also mounted on the host:
+    /// the two arrive as separate events (usb, then block), so the first-decides rule alone cannot
+    /// see it. Mounting it would hand one filesystem to two kernels at once.
+    /// </summary>
+    private Plan WithoutMountsOfVmDevices(Plan plan, DeviceView device)
+    {
+        if (device.Identity.UsbDevPath is not { } usbPath || usbPath == device.DevPath || !plan.Actions.Any(a => a is PlannedMount))
+        {
+            return plan;
+        }
+
+        DeviceView? usb = tracker.TryGet(usbPath, out TrackedDevice? tracked) && tracked.View is { } known
+            ? known
+            : coldplug.TryRead(usbPath) is { } uevent ? views.Create(uevent) : null;
+        if (usb is null || rules.Current.Evaluate(usb).Actions.OfType<PlannedAttach>().FirstOrDefault() is not { } attach)
+        {
+            return plan;
+        }
+
+        foreach (PlannedMount mount in plan.Actions.OfType<PlannedMount>())
+        {
+            using var record = new AuditRecord(audit, AuditTypes.DeviceMount, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
+            record.Rule = mount.Rule;
+            record.Action = "skip";
+            record.Target = mount.RelativePath;
+            record.Set("reason", $"its USB device goes to VM {attach.Vm} (rule {attach.Rule})");
+            record.Succeed();
+        }
+
+        return plan with { Actions = [.. plan.Actions.Where(a => a is not PlannedMount)] };
     }
 
     private async Task WatchOverflowsAsync(IUeventSource source, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using KvmUdevAgent.Core.Tests.Audit;
 using KvmUdevAgent.Core.Tests.Devices;
+using KvmUdevAgent.Tests.Support;
 
 namespace KvmUdevAgent.Tests.Daemon;
 
@@ -32,6 +33,8 @@ public sealed class SeedScenarioTests
     {
         await using DaemonEnvironment env = await DaemonEnvironment.CreateAsync();
         env.WriteRules("10-flash.yaml", SeedRule);
+        // The shipped default mounts any labelled flash drive; the seed's drive goes to the VM instead.
+        File.Copy(Path.Combine(RepoPaths.Root, "rules", "50-mount-flash.yaml"), Path.Combine(env.RulesDir, "50-mount-flash.yaml"));
         env.WriteConfig();
         await env.StartDaemonAsync();
         // The VM's monitor connects after coldplug; wait for it so the attach is the live path.
@@ -45,6 +48,12 @@ public sealed class SeedScenarioTests
         Assert.Equal("1.4", await env.QomGetAsync(SeedId, "hostport"));
         Assert.Equal("1423", await env.QomGetAsync(SeedId, "vendorid"));
         Assert.Equal("25479", await env.QomGetAsync(SeedId, "productid"));
+
+        var skipped = (await env.Syslog.WaitForAsync(m => m.MsgId == "device.mount" && Sd(m)["devpath"].EndsWith("/sdb1", StringComparison.Ordinal), 1, TimeSpan.FromSeconds(10))).Single();
+        Assert.Equal("skip", Sd(skipped)["action"]);
+        Assert.Equal("mount-flash", Sd(skipped)["rule"]);
+        Assert.Equal("its USB device goes to VM winxp (rule flash-to-winxp)", skipped.Element("kua.x@32473")["reason"]);
+        Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), line => line.Contains(env.MountBase, StringComparison.Ordinal));
 
         var twin = env.Sysfs.AddTwinFlashDrive();
         env.InjectUdev(env.Sysfs.PlugEvents(twin, udev: true));
