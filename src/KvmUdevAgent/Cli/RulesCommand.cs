@@ -20,17 +20,21 @@ internal static class RulesCommand
         return command;
     }
 
-    // TODO(#3): take the default and the VM names from the agent.yaml loader once it lands; until
-    // then the VM-name check is skipped (null) and the directory default is AgentConfig's.
+    // The installed configuration (if there is one, and it is valid) gives the rules directory
+    // and the VM names that rules may name, as the daemon would see them.
+    private static readonly Lazy<AgentConfig?> s_installed = new(() =>
+        AgentConfigLoader.TryLoad(AgentConfigLoader.DefaultPath, mustExist: true, out AgentConfig config, out _) ? config : null);
+
     public static Option<string> RulesDirOption() => new("--rules-dir")
     {
-        Description = "Directory of rule files.",
-        DefaultValueFactory = _ => new AgentConfig().RulesDir,
+        Description = $"Directory of rule files (default: rules_dir of {AgentConfigLoader.DefaultPath}, else /etc/kvm-udev-agent/rules.d).",
+        DefaultValueFactory = _ => s_installed.Value?.RulesDir ?? new AgentConfig().RulesDir,
     };
 
     public static Option<bool> JsonOption() => new("--json") { Description = "Print JSON instead of text." };
 
-    public static IReadOnlySet<string>? KnownVms => null;
+    /// <summary>The VM names of the installed configuration; null (no check) when there is none.</summary>
+    public static IReadOnlySet<string>? KnownVms => s_installed.Value?.Vms.Keys.ToHashSet(StringComparer.Ordinal);
 
     /// <summary>Loads the directory for read-only verbs; prints every diagnostic on failure.</summary>
     public static RuleSet? Load(string rulesDir, TextWriter stderr)
