@@ -416,46 +416,8 @@ public static class AgentConfigLoader
         return true;
     }
 
-    private static string UnknownKey(string key, string[] known)
-    {
-        string? best = null;
-        int bestDistance = int.MaxValue;
-        foreach (string candidate in known)
-        {
-            int d = Distance(key, candidate);
-            if (d < bestDistance)
-            {
-                bestDistance = d;
-                best = candidate;
-            }
-        }
-
-        return bestDistance <= 2
+    private static string UnknownKey(string key, string[] known) =>
+        Rules.Suggestions.Closest(key, known) is { } best
             ? $"unknown key '{key}'; did you mean '{best}'?"
             : $"unknown key '{key}'; expected one of: {string.Join(", ", known)}";
-    }
-
-    private static int Distance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-
-        for (int i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-            {
-                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-
-            (previous, current) = (current, previous);
-        }
-
-        return previous[b.Length];
-    }
 }
