@@ -27,6 +27,28 @@ public sealed class RuleReferenceTests
     }
 
     [Fact]
+    public void Readme_MatchKeyTable_IsTheGeneratedOne()
+    {
+        string? root = AppContext.BaseDirectory;
+        while (root is not null && !File.Exists(Path.Combine(root, "KvmUdevAgent.sln")))
+        {
+            root = Path.GetDirectoryName(root);
+        }
+
+        Assert.NotNull(root);
+        string doc = RuleReference.Generate();
+        int start = doc.IndexOf("## Match keys", StringComparison.Ordinal);
+        int end = doc.IndexOf("\n## ", start + 5, StringComparison.Ordinal);
+        string expected = "#" + doc[start..end].Trim('\n');
+        string readme = File.ReadAllText(Path.Combine(root, "README.md"));
+        int begin = readme.IndexOf("<!-- rule-keys:begin", StringComparison.Ordinal);
+        int stop = readme.IndexOf("<!-- rule-keys:end -->", StringComparison.Ordinal);
+        Assert.True(begin >= 0 && stop > begin, "README.md has no rule-keys section");
+        string actual = readme[(readme.IndexOf('\n', begin) + 1)..stop].Trim('\n');
+        Assert.True(expected == actual, "README.md's match key table differs from the generated one; copy the '## Match keys' section of docs/rules.md into it (as '###')");
+    }
+
+    [Fact]
     public void Docs_EveryMatchKeyIsListed()
     {
         string doc = RuleReference.Generate();
