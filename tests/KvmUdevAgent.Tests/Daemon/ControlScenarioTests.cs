@@ -56,6 +56,14 @@ public sealed class ControlScenarioTests
 
         var manual = await env.Syslog.WaitForAsync(m => m.MsgId == "device.attach" && m.Element("kua@32473")["rule"] == "manual", 1, TimeSpan.FromSeconds(10));
         Assert.Equal("success", manual.Single().Element("kua@32473")["outcome"]);
+
+        // SIGHUP reloads the rules; SIGTERM finishes and exits 0.
+        env.Daemon!.Signal(1);
+        await env.Daemon.WaitForLogAsync("SIGHUP: rules reloaded, generation 2, 1 rules", TimeSpan.FromSeconds(10));
+        env.Daemon.Signal(15);
+        Assert.Equal(0, await env.Daemon.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Contains("STOPPING=1", env.Daemon.Notifications);
+        await env.Syslog.WaitForAsync(m => m.MsgId == "agent.stop", 1, TimeSpan.FromSeconds(10));
     }
 
     private static Task<ProcessRunner.Result> CliAsync(DaemonEnvironment env, params string[] args) =>
