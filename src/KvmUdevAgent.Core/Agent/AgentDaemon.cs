@@ -356,8 +356,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         // its device went away while the agent was down → unmount it now.
         foreach (MountRecord mount in _state.Snapshot.Mounts)
         {
-            bool mounted = _mounts.FindMounts(mount.DevNode).Any(m => m.MountPoint == mount.MountPoint)
-                || _mounts.FindMounts().Any(m => m.MountPoint == mount.MountPoint);
+            bool mounted = _mounts.FindMounts().Any(m => m.MountPoint == mount.MountPoint);
             if (!mounted)
             {
                 _state.RemoveMount(mount.MountPoint);

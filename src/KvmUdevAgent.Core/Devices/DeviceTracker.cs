@@ -85,7 +85,15 @@ internal sealed class DeviceTracker
     {
         while (_devices.TryGetValue(view.DevPath, out TrackedDevice? current))
         {
-            var updated = current with { Identity = view.Identity, Subsystem = view.Subsystem, DevType = view.DevType, View = view };
+            // The view kept is the add's: reconcile and 'devices' evaluate the rules on it as a plug,
+            // and a later change event (media, partition table) must not turn that into "not routed".
+            var updated = current with
+            {
+                Identity = view.Identity,
+                Subsystem = view.Subsystem,
+                DevType = view.DevType,
+                View = view.Event.Action == UeventAction.Add ? view : current.View ?? view,
+            };
             if (_devices.TryUpdate(view.DevPath, updated, current))
             {
                 return;

@@ -222,4 +222,18 @@ public sealed class DeviceTrackerTests : IDisposable
         Assert.Equal(1000, adds);
         Assert.Equal(1, tracker.Count);
     }
+
+    [Fact]
+    public async Task ObserveAsync_ChangeAfterAdd_KeepsTheAddViewForReconcile()
+    {
+        var drive = _fx.AddSeedFlashDrive();
+        var tracker = new DeviceTracker();
+        var factory = new DeviceViewFactory(_fx.Root);
+
+        await tracker.ObserveAsync(_fx.UdevEvent(drive.Disk!, "add", 1), factory, CancellationToken.None);
+        await tracker.ObserveAsync(_fx.UdevEvent(drive.Disk!, "change", 2), factory, CancellationToken.None);
+
+        Assert.True(tracker.TryGet(drive.Disk!.DevPath, out TrackedDevice tracked));
+        Assert.Equal(UeventAction.Add, tracked.View!.Event.Action);
+    }
 }
