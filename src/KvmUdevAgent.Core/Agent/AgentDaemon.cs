@@ -190,35 +190,10 @@ public sealed partial class AgentDaemon : IAsyncDisposable
                 await _queue.DrainAsync(_stopping.Token).ConfigureAwait(false);
                 _reconcile.Register();
                 _vms.Start(null);
-                await ReportUnreachableVmsAsync(_stopping.Token).ConfigureAwait(false);
             }, CancellationToken.None);
         }
 
         Log.Started(_logger, _source.Kind.ToString().ToLowerInvariant(), _rules.Current.Rules.Count, _rules.Current.Generation, _vms.Monitors.Count, present, _options.DryRun ? " (dry run: acting on nothing)" : string.Empty);
-    }
-
-    // Say once, early, which VMs cannot be reached yet: the monitors keep retrying quietly.
-    private async Task ReportUnreachableVmsAsync(CancellationToken cancellationToken)
-    {
-        if (_vms.Monitors.Count == 0)
-        {
-            return;
-        }
-
-        try
-        {
-            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
-        string[] down = [.. _vms.Monitors.Where(m => !m.IsConnected).Select(m => $"{m.Name} at {m.Endpoint}")];
-        if (down.Length > 0)
-        {
-            Log.NoVmReachable(_logger, string.Join(", ", down));
-        }
     }
 
     /// <summary>Routes events until <paramref name="cancellationToken"/> fires or the source fails.</summary>
