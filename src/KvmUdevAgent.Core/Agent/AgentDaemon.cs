@@ -200,10 +200,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-        Task rejects = new RejectAuditor(_source.Counters, _audit).RunAsync(linked.Token);
         await _pipeline.RunAsync(_source, linked.Token).ConfigureAwait(false);
-        await linked.CancelAsync().ConfigureAwait(false);
-        await rejects.ConfigureAwait(false);
     }
 
     /// <summary>Reloads the rules now; a bad set keeps the previous one. Also what SIGHUP does.</summary>
