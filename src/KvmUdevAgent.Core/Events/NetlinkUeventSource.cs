@@ -23,6 +23,7 @@ internal abstract class NetlinkUeventSource : IUeventSource
     private readonly ILogger _logger;
     private readonly Channel<Uevent> _events;
     private readonly Channel<UeventOverflow> _overflows;
+    private readonly Channel<UeventReject> _rejects;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private int _disposed;
@@ -42,6 +43,13 @@ internal abstract class NetlinkUeventSource : IUeventSource
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.DropWrite,
         });
+        // A flood of bad datagrams must cost the loop nothing more than a counter: a few are kept
+        // for the audit warning, the rest only counted.
+        _rejects = Channel.CreateBounded<UeventReject>(new BoundedChannelOptions(16)
+        {
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.DropWrite,
+        });
         Log.UeventSourceOpened(logger, kind, socket.Groups, socket.PortId, socket.ReceiveBufferBytes);
         _loop = Task.Run(() => ReceiveLoopAsync(_stopping.Token));
     }
@@ -51,6 +59,8 @@ internal abstract class NetlinkUeventSource : IUeventSource
     public ChannelReader<Uevent> Events => _events.Reader;
 
     public ChannelReader<UeventOverflow> Overflows => _overflows.Reader;
+
+    public ChannelReader<UeventReject> Rejects => _rejects.Reader;
 
     public UeventSourceCounters Counters { get; } = new();
 
@@ -108,6 +118,7 @@ internal abstract class NetlinkUeventSource : IUeventSource
                 {
                     Counters.Rejected.Increment(reason);
                     Log.UeventRejected(_logger, Kind, received.Length, received.SenderPid, received.Uid, reason);
+                    _rejects.Writer.TryWrite(new UeventReject(Kind, reason, received.Length, received.SenderPid, received.HasCredentials ? received.Uid : uint.MaxValue, timestamp));
                     continue;
                 }
 
@@ -129,6 +140,7 @@ internal abstract class NetlinkUeventSource : IUeventSource
             ArrayPool<byte>.Shared.Return(buffer);
             _events.Writer.TryComplete(failure);
             _overflows.Writer.TryComplete();
+            _rejects.Writer.TryComplete();
         }
     }
 

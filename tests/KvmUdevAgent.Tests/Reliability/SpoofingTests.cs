@@ -60,6 +60,15 @@ public sealed class SpoofingTests
         await env.WaitForDevicesAsync(d => d.ContainsKey(SeedId));
         Assert.Equal([SeedId], (await env.AgentDevicesAsync()).Keys);
         Assert.False(env.Daemon!.HasExited);
+
+        // Issue7_SourceRejectTests: the audit trail says so, with the reason, without one record per datagram.
+        var rejects = await env.Syslog.WaitForAsync(m => m.MsgId == "source.reject", 1, TimeSpan.FromSeconds(10));
+        Assert.InRange(rejects.Count, 1, 20);
+        Assert.All(rejects, r =>
+        {
+            Assert.Equal(4, int.Parse(r.Pri, System.Globalization.CultureInfo.InvariantCulture) % 8); // warning
+            Assert.True(Enum.TryParse(r.Element("kua.x@32473")["reason"], out RejectReason reason) && reason != RejectReason.None, r.Raw);
+        });
     }
 
     [Fact]
@@ -99,6 +108,8 @@ public sealed class SpoofingTests
         loop.TriggerUevent("add", real, ("RUNID", token));
         await env.Syslog.WaitForAsync(m => m.MsgId == "device.hook", 1, TimeSpan.FromSeconds(20));
         Assert.Equal([real.ToString()], File.ReadAllLines(record + ".calls"));
+        var rejects = await env.Syslog.WaitForAsync(m => m.MsgId == "source.reject", 1, TimeSpan.FromSeconds(10));
+        Assert.All(rejects, r => Assert.Equal("Spoofed", r.Element("kua.x@32473")["reason"]));
     }
 
     private static List<MalformedDatagram> Generate(Gen<MalformedDatagram> gen, int count)
