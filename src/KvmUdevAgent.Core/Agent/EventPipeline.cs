@@ -139,6 +139,10 @@ internal sealed partial class EventPipeline(
                 record.Succeed();
             }
 
+            // Events read before the loss may still wait in their device's queue, and the tracker
+            // learns of a device only when its event runs: a snapshot taken now would miss a device
+            // that was added and then pulled while its remove was lost, leaving it attached.
+            await queue.DrainAsync(cancellationToken).ConfigureAwait(false);
             Resync(cancellationToken);
         }
     }

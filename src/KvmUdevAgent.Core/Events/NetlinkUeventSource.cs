@@ -89,14 +89,33 @@ internal abstract class NetlinkUeventSource : IUeventSource
         Exception? failure = null;
         try
         {
+            // The kernel reports ENOBUFS before the datagrams still queued, and only once until the
+            // queue has been emptied (NETLINK_S_CONGESTED): losses after the first are silent. So the
+            // overflow is signalled when the queue is empty again, after every datagram from before
+            // the loss has been handed on; a resync snapshot taken earlier would be overtaken by them.
+            bool overflowPending = false;
             while (!cancellationToken.IsCancellationRequested)
             {
-                NetlinkReceiveResult received = await _socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+                NetlinkReceiveResult received;
+                if (overflowPending)
+                {
+                    if (!_socket.TryReceive(buffer, out received))
+                    {
+                        overflowPending = false;
+                        SignalOverflow(UeventOverflowKind.ReceiveBufferOverrun, 0);
+                        continue;
+                    }
+                }
+                else
+                {
+                    received = await _socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (received.Overflow)
                 {
                     Counters.AddOverrun();
                     Log.ReceiveBufferOverrun(_logger, Kind);
-                    SignalOverflow(UeventOverflowKind.ReceiveBufferOverrun, 0);
+                    overflowPending = true;
                     continue;
                 }
 
