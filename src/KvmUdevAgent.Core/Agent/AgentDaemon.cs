@@ -35,6 +35,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
     private readonly VmReconcileCoordinator _reconcile;
     private readonly AgentCounters _counters;
     private readonly DateTimeOffset _startedAt;
+    private static readonly TimeSpan s_noVmAnswerGrace = TimeSpan.FromSeconds(2);
     private readonly CancellationTokenSource _stopping = new();
     private ControlServer? _control;
     private int _disposed;
@@ -190,10 +191,38 @@ public sealed partial class AgentDaemon : IAsyncDisposable
                 await _queue.DrainAsync(_stopping.Token).ConfigureAwait(false);
                 _reconcile.Register();
                 _vms.Start(null);
+                await WarnIfNoVmAnswersAsync(_stopping.Token).ConfigureAwait(false);
             }, CancellationToken.None);
         }
 
         Log.Started(_logger, _source.Kind.ToString().ToLowerInvariant(), _rules.Current.Rules.Count, _rules.Current.Generation, _vms.Monitors.Count, present, _options.DryRun ? " (dry run: acting on nothing)" : string.Empty);
+    }
+
+    /// <summary>
+    /// A VM that is down at start is normal (it may boot later), but an administrator whose monitor
+    /// path is wrong must hear about it: if no monitor has answered after the first attempts, say so
+    /// once. Monitors keep retrying in the background either way.
+    /// </summary>
+    private async Task WarnIfNoVmAnswersAsync(CancellationToken cancellationToken)
+    {
+        if (_vms.Monitors.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.Delay(s_noVmAnswerGrace, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        if (_vms.Monitors.All(m => m.ConnectCount == 0))
+        {
+            Log.NoVmReachable(_logger, string.Join(", ", _vms.Monitors.Select(m => m.Name + " at " + m.Endpoint)));
+        }
     }
 
     /// <summary>Routes events until <paramref name="cancellationToken"/> fires or the source fails.</summary>
