@@ -72,12 +72,13 @@ public sealed class FaultTests
         Assert.False(File.Exists(env.Qemu!.QmpSocket));
         await env.StartDaemonAsync();
         await env.Daemon!.WaitForLogAsync("No VM monitor answers yet (winxp at unix:" + env.Qemu.QmpSocket + ")", TimeSpan.FromSeconds(10));
-        ProcessRunner.Result vms = await ProcessRunner.RunAsync(RepoPaths.AgentBinary, ["vms", "--json", "--config", env.ConfigPath, "--timeout", "1"]);
-        Assert.True(vms.ExitCode == 69, vms.ToString());
-        using (JsonDocument doc = JsonDocument.Parse(vms.Stdout))
+        await using (var control = await Core.Control.ControlClient.ConnectAsync(env.ControlSocket, TimeSpan.FromSeconds(10)))
         {
-            Assert.False(doc.RootElement[0].GetProperty("reachable").GetBoolean(), vms.Stdout);
-            Assert.Equal("no such host or socket (is the VM running?)", doc.RootElement[0].GetProperty("error").GetString());
+            Core.Control.ControlResponse vms = await control.SendAsync(Core.Control.ControlVerbs.Vms);
+            Assert.True(vms.Ok, vms.Error?.Message);
+            JsonElement winxp = vms.Result.GetProperty("vms")[0];
+            Assert.Equal("winxp", winxp.GetProperty("name").GetString());
+            Assert.False(winxp.GetProperty("connected").GetBoolean(), winxp.GetRawText());
         }
 
         // A live plug while the VM is down: routed, attached later.
