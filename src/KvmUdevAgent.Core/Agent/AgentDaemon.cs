@@ -35,6 +35,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
     private readonly VmReconcileCoordinator _reconcile;
     private readonly AgentCounters _counters;
     private readonly DateTimeOffset _startedAt;
+    private static readonly TimeSpan s_noVmAnswerGrace = TimeSpan.FromSeconds(2);
     private readonly CancellationTokenSource _stopping = new();
     private ControlServer? _control;
     private int _disposed;
@@ -190,10 +191,38 @@ public sealed partial class AgentDaemon : IAsyncDisposable
                 await _queue.DrainAsync(_stopping.Token).ConfigureAwait(false);
                 _reconcile.Register();
                 _vms.Start(null);
+                await WarnIfNoVmAnswersAsync(_stopping.Token).ConfigureAwait(false);
             }, CancellationToken.None);
         }
 
         Log.Started(_logger, _source.Kind.ToString().ToLowerInvariant(), _rules.Current.Rules.Count, _rules.Current.Generation, _vms.Monitors.Count, present, _options.DryRun ? " (dry run: acting on nothing)" : string.Empty);
+    }
+
+    /// <summary>
+    /// A VM that is down at start is normal (it may boot later), but an administrator whose monitor
+    /// path is wrong must hear about it: if no monitor has answered after the first attempts, say so
+    /// once. Monitors keep retrying in the background either way.
+    /// </summary>
+    private async Task WarnIfNoVmAnswersAsync(CancellationToken cancellationToken)
+    {
+        if (_vms.Monitors.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.Delay(s_noVmAnswerGrace, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        if (_vms.Monitors.All(m => m.ConnectCount == 0))
+        {
+            Log.NoVmReachable(_logger, string.Join(", ", _vms.Monitors.Select(m => m.Name + " at " + m.Endpoint)));
+        }
     }
 
     /// <summary>Routes events until <paramref name="cancellationToken"/> fires or the source fails.</summary>
@@ -208,6 +237,10 @@ public sealed partial class AgentDaemon : IAsyncDisposable
     {
         long previous = _rules.Current.Generation;
         RuleReloadResult result = _rules.Reload();
+
+        // Same record, log line and reconcile as a reload by the directory watcher: a reload asked
+        // for over the control socket or by SIGHUP must leave the same trace (design §3, style 18).
+        OnRulesReloaded(result);
         return result.Succeeded
             ? new ReloadReport { PreviousGeneration = previous, Generation = result.ActiveGeneration, Rules = result.RuleCount, Warnings = [.. result.Diagnostics.Select(d => d.ToString())] }
             : throw new ControlException(ControlErrorCodes.InvalidRules, string.Join('\n', result.Diagnostics.Where(d => d.Severity == Severity.Error).Select(d => d.ToString())) + "\nkeeping previous rules (generation " + result.ActiveGeneration + ")");

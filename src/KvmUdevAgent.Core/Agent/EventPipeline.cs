@@ -27,6 +27,7 @@ internal sealed partial class EventPipeline(
     bool dryRun)
 {
     private readonly AuditRateLimiter _overflowAudit = new(5, TimeSpan.FromMinutes(1));
+    private readonly AuditRateLimiter _rejectAudit = new(5, TimeSpan.FromMinutes(1));
 
     public DeviceTracker Tracker => tracker;
 
@@ -34,6 +35,7 @@ internal sealed partial class EventPipeline(
     public async Task RunAsync(IUeventSource source, CancellationToken cancellationToken)
     {
         Task overflows = WatchOverflowsAsync(source, cancellationToken);
+        Task rejects = WatchRejectsAsync(source, cancellationToken);
         try
         {
             await foreach (Uevent uevent in source.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -48,6 +50,7 @@ internal sealed partial class EventPipeline(
         try
         {
             await overflows.ConfigureAwait(false);
+            await rejects.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -175,7 +178,38 @@ internal sealed partial class EventPipeline(
                 record.Succeed();
             }
 
+            // Events read before the loss may still wait in their device's queue, and the tracker
+            // learns of a device only when its event runs: a snapshot taken now would miss a device
+            // that was added and then pulled while its remove was lost, leaving it attached.
+            await queue.DrainAsync(cancellationToken).ConfigureAwait(false);
             Resync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Design §3: spoofed or malformed messages are dropped and counted (by the source), with a
+    /// rate-limited audit warning (here), so a flood leaves a few records saying how many, not one each.
+    /// </summary>
+    private async Task WatchRejectsAsync(IUeventSource source, CancellationToken cancellationToken)
+    {
+        await foreach (UeventReject reject in source.Rejects.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!_rejectAudit.TryAcquire(reject.Timestamp, out long suppressed))
+            {
+                continue;
+            }
+
+            using var record = new AuditRecord(audit, AuditTypes.SourceReject, reject.Timestamp);
+            record.Severity = SyslogSeverity.Warning;
+            record.Action = "drop";
+            record.Set("source", reject.Source.ToString().ToLowerInvariant());
+            record.Set("reason", reject.Reason.ToString());
+            record.Set("length", reject.Length);
+            record.Set("sender_pid", reject.SenderPid);
+            record.Set("uid", reject.Uid == uint.MaxValue ? null : reject.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            record.Set("dropped_total", source.Counters.Untrusted + source.Counters.Malformed);
+            record.Set(AuditKeys.Suppressed, suppressed);
+            record.Succeed();
         }
     }
 

@@ -27,6 +27,12 @@ public interface IUeventSource : IAsyncDisposable
     /// </summary>
     ChannelReader<UeventOverflow> Overflows { get; }
 
+    /// <summary>
+    /// Dropped datagrams (spoofed, malformed), for a rate-limited audit warning. Bounded: when the
+    /// consumer does not keep up, further ones are counted in <see cref="Counters"/> only.
+    /// </summary>
+    ChannelReader<UeventReject> Rejects { get; }
+
     /// <summary>Running counts; safe to read at any time from any thread.</summary>
     UeventSourceCounters Counters { get; }
 }

@@ -23,6 +23,7 @@ internal abstract class NetlinkUeventSource : IUeventSource
     private readonly ILogger _logger;
     private readonly Channel<Uevent> _events;
     private readonly Channel<UeventOverflow> _overflows;
+    private readonly Channel<UeventReject> _rejects;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private int _disposed;
@@ -42,6 +43,13 @@ internal abstract class NetlinkUeventSource : IUeventSource
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.DropWrite,
         });
+        // A flood of bad datagrams must cost the loop nothing more than a counter: a few are kept
+        // for the audit warning, the rest only counted.
+        _rejects = Channel.CreateBounded<UeventReject>(new BoundedChannelOptions(16)
+        {
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.DropWrite,
+        });
         Log.UeventSourceOpened(logger, kind, socket.Groups, socket.PortId, socket.ReceiveBufferBytes);
         _loop = Task.Run(() => ReceiveLoopAsync(_stopping.Token));
     }
@@ -51,6 +59,8 @@ internal abstract class NetlinkUeventSource : IUeventSource
     public ChannelReader<Uevent> Events => _events.Reader;
 
     public ChannelReader<UeventOverflow> Overflows => _overflows.Reader;
+
+    public ChannelReader<UeventReject> Rejects => _rejects.Reader;
 
     public UeventSourceCounters Counters { get; } = new();
 
@@ -79,14 +89,33 @@ internal abstract class NetlinkUeventSource : IUeventSource
         Exception? failure = null;
         try
         {
+            // The kernel reports ENOBUFS before the datagrams still queued, and only once until the
+            // queue has been emptied (NETLINK_S_CONGESTED): losses after the first are silent. So the
+            // overflow is signalled when the queue is empty again, after every datagram from before
+            // the loss has been handed on; a resync snapshot taken earlier would be overtaken by them.
+            bool overflowPending = false;
             while (!cancellationToken.IsCancellationRequested)
             {
-                NetlinkReceiveResult received = await _socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+                NetlinkReceiveResult received;
+                if (overflowPending)
+                {
+                    if (!_socket.TryReceive(buffer, out received))
+                    {
+                        overflowPending = false;
+                        SignalOverflow(UeventOverflowKind.ReceiveBufferOverrun, 0);
+                        continue;
+                    }
+                }
+                else
+                {
+                    received = await _socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (received.Overflow)
                 {
                     Counters.AddOverrun();
                     Log.ReceiveBufferOverrun(_logger, Kind);
-                    SignalOverflow(UeventOverflowKind.ReceiveBufferOverrun, 0);
+                    overflowPending = true;
                     continue;
                 }
 
@@ -108,6 +137,7 @@ internal abstract class NetlinkUeventSource : IUeventSource
                 {
                     Counters.Rejected.Increment(reason);
                     Log.UeventRejected(_logger, Kind, received.Length, received.SenderPid, received.Uid, reason);
+                    _rejects.Writer.TryWrite(new UeventReject(Kind, reason, received.Length, received.SenderPid, received.HasCredentials ? received.Uid : uint.MaxValue, timestamp));
                     continue;
                 }
 
@@ -129,6 +159,7 @@ internal abstract class NetlinkUeventSource : IUeventSource
             ArrayPool<byte>.Shared.Return(buffer);
             _events.Writer.TryComplete(failure);
             _overflows.Writer.TryComplete();
+            _rejects.Writer.TryComplete();
         }
     }
 

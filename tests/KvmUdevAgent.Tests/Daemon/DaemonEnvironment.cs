@@ -57,7 +57,8 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
 
     /// <param name="withQemu">Whether there is a VM at all.</param>
     /// <param name="launchQemu">False: the VM is configured but its QEMU is started later (<see cref="QemuProcess.LaunchAsync"/>).</param>
-    public static async Task<DaemonEnvironment> CreateAsync(bool withQemu = true, bool launchQemu = true)
+    /// <param name="qemuOptions">The VM's QEMU command line options (default: <see cref="QemuOptions"/>'s).</param>
+    public static async Task<DaemonEnvironment> CreateAsync(bool withQemu = true, bool launchQemu = true, QemuOptions? qemuOptions = null)
     {
         var env = new DaemonEnvironment(Directory.CreateTempSubdirectory("kua-daemon-").FullName);
         try
@@ -65,7 +66,8 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
             env.Syslog = await RsyslogServer.StartAsync();
             if (withQemu)
             {
-                env.Qemu = launchQemu ? await QemuProcess.StartAsync(new QemuOptions()) : QemuProcess.Prepare(new QemuOptions());
+                QemuOptions options = qemuOptions ?? new QemuOptions();
+                env.Qemu = launchQemu ? await QemuProcess.StartAsync(options) : QemuProcess.Prepare(options);
             }
 
             return env;
@@ -80,22 +82,29 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
     public void WriteRules(string fileName, string yaml) => File.WriteAllText(Path.Combine(RulesDir, fileName), yaml);
 
     /// <summary>Writes agent.yaml: udev source over the fixture tree unless told otherwise, VM winxp on QEMU's QMP socket.</summary>
-    public void WriteConfig(string source = "udev", string? sysfsRoot = null, string extra = "")
+    /// <param name="extraVms">More entries for the <c>vms:</c> mapping, each a line like <c>"  win10: { monitor: ... }\n"</c>.</param>
+    /// <param name="auditTarget">The audit syslog target instead of the private rsyslogd.</param>
+    /// <param name="stateFile">The state file instead of <see cref="StateFile"/>.</param>
+    public void WriteConfig(string source = "udev", string? sysfsRoot = null, string extra = "", string extraVms = "", string? auditTarget = null, string? stateFile = null, string receiveBuffer = "4MiB")
     {
         var yaml = new StringBuilder();
         yaml.Append("source: ").Append(source).Append('\n');
         yaml.Append("sysfs_root: ").Append(sysfsRoot ?? Sysfs.Root).Append('\n');
         yaml.Append("rules_dir: ").Append(RulesDir).Append('\n');
-        yaml.Append("state_file: ").Append(StateFile).Append('\n');
+        yaml.Append("state_file: ").Append(stateFile ?? StateFile).Append('\n');
         yaml.Append("control_socket: ").Append(ControlSocket).Append('\n');
         yaml.Append("mount_base: ").Append(MountBase).Append('\n');
-        yaml.Append("receive_buffer: 4MiB\n");
+        yaml.Append("receive_buffer: ").Append(receiveBuffer).Append('\n');
         if (Qemu is not null)
         {
-            yaml.Append("vms:\n  winxp: { monitor: \"unix:").Append(Qemu.QmpSocket).Append("\" }\n");
+            yaml.Append("vms:\n  winxp: { monitor: \"unix:").Append(Qemu.QmpSocket).Append("\" }\n").Append(extraVms);
+        }
+        else if (extraVms.Length > 0)
+        {
+            yaml.Append("vms:\n").Append(extraVms);
         }
 
-        yaml.Append("audit:\n  syslog: \"").Append(Syslog.UnixTarget).Append("\"\n");
+        yaml.Append("audit:\n  syslog: \"").Append(auditTarget ?? Syslog.UnixTarget).Append("\"\n");
         yaml.Append(extra);
         File.WriteAllText(ConfigPath, yaml.ToString());
     }
@@ -127,10 +136,32 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
         }
     }
 
-    /// <summary>QEMU's own view: the <c>kua-</c> devices in <c>/machine/peripheral</c>, read over the test's QMP socket.</summary>
-    public async Task<Dictionary<string, string>> AgentDevicesAsync()
+    /// <summary>Sends one raw datagram into the daemon's namespace, as root or (with <paramref name="uid"/>) as a non-root sender.</summary>
+    public void InjectRaw(byte[] datagram, uint group, uint uid = 0)
     {
-        await using QmpConnection qmp = await ConnectCheckAsync();
+        if (_injector is null)
+        {
+            _netns = NetnsThread.Enter(Daemon!.Pid);
+            _injector = new UeventInjector(_netns);
+        }
+
+        if (uid == 0)
+        {
+            _injector.Send(datagram, group);
+        }
+        else
+        {
+            _injector.SendAsUid(uid, datagram, group);
+        }
+    }
+
+    /// <summary>QEMU's own view: the <c>kua-</c> devices in <c>/machine/peripheral</c>, read over the test's QMP socket.</summary>
+    public async Task<Dictionary<string, string>> AgentDevicesAsync() => await AgentDevicesAsync(Qemu!);
+
+    /// <summary>The <c>kua-</c> devices of another VM's QEMU (e.g. a second, HMP-only VM), read over its own ready socket.</summary>
+    public static async Task<Dictionary<string, string>> AgentDevicesAsync(QemuProcess qemu)
+    {
+        await using QmpConnection qmp = await ConnectCheckAsync(qemu);
         var devices = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (QomProperty p in await qmp.QomListAsync("/machine/peripheral", CancellationToken.None))
         {
@@ -143,9 +174,11 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
         return devices;
     }
 
-    public async Task<string?> QomGetAsync(string id, string property)
+    public Task<string?> QomGetAsync(string id, string property) => QomGetAsync(Qemu!, id, property);
+
+    public static async Task<string?> QomGetAsync(QemuProcess qemu, string id, string property)
     {
-        await using QmpConnection qmp = await ConnectCheckAsync();
+        await using QmpConnection qmp = await ConnectCheckAsync(qemu);
         return await qmp.QomGetAsync("/machine/peripheral/" + id, property, CancellationToken.None);
     }
 
@@ -171,9 +204,9 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
         }
     }
 
-    private async Task<QmpConnection> ConnectCheckAsync()
+    private static async Task<QmpConnection> ConnectCheckAsync(QemuProcess qemu)
     {
-        Assert.True(MonitorEndpoint.TryParse("unix:" + Qemu!.ReadySocket, out MonitorEndpoint endpoint, out string? reason), reason);
+        Assert.True(MonitorEndpoint.TryParse("unix:" + qemu.ReadySocket, out MonitorEndpoint endpoint, out string? reason), reason);
         IMonitorConnection connection = await MonitorConnector.ConnectAsync(endpoint, Core.Configuration.MonitorProtocol.Qmp, TimeSpan.FromSeconds(10), null, CancellationToken.None);
         return (QmpConnection)connection;
     }
