@@ -304,6 +304,8 @@ public sealed partial class AgentDaemon : IAsyncDisposable
                 Dropped = source.Untrusted + source.Malformed,
             },
             AuditDropped = _auditSink?.Status.Dropped ?? 0,
+            AuditQueued = _auditSink?.Status.Queued ?? 0,
+            AuditError = _auditSink?.Status.LastError,
             Attachments = snapshot.Attachments.Length,
             Mounts = snapshot.Mounts.Length,
             StateError = _state.LastWriteError?.Message,

@@ -33,6 +33,12 @@ public sealed record StatusReport
     /// <summary>Audit records that could not be delivered to syslog since start.</summary>
     public long AuditDropped { get; init; }
 
+    /// <summary>Audit records waiting to be sent (a growing number means syslog is not taking them).</summary>
+    public int AuditQueued { get; init; }
+
+    /// <summary>The last error sending to syslog, while it lasts; null when the last send worked.</summary>
+    public string? AuditError { get; init; }
+
     /// <summary>Devices attached to VMs now (from the state).</summary>
     public int Attachments { get; init; }
 

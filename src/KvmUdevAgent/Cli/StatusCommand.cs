@@ -67,7 +67,7 @@ internal static class StatusCommand
             string.Create(c, $"source:  {report.Source}"),
             string.Create(c, $"rules:   {report.Rules} (generation {report.RulesGeneration})"),
             string.Create(c, $"events:  {n.Events} received, {n.Matched} matched, {n.Acted} acted, {n.Failed} failed, {n.Dropped} dropped"),
-            string.Create(c, $"audit:   {report.AuditDropped} records dropped"),
+            string.Create(c, $"audit:   {report.AuditDropped} records dropped{(report.AuditQueued > 0 ? $", {report.AuditQueued} waiting" : "")}{(report.AuditError is { } auditError ? "; syslog: " + auditError : "")}"),
             string.Create(c, $"state:   {report.Attachments} {(report.Attachments == 1 ? "attachment" : "attachments")}, {report.Mounts} {(report.Mounts == 1 ? "mount" : "mounts")}"),
         ];
         if (report.StateError is { } stateError)
