@@ -9,7 +9,7 @@ namespace KvmUdevAgent.Bench.EndToEnd;
 /// The harness's own QMP connection to a VM (QEMU's extra "ready" socket, never the daemon's):
 /// what is in <c>/machine/peripheral</c> is QEMU's answer, not the agent's bookkeeping.
 /// </summary>
-internal sealed class HarnessQmp : IAsyncDisposable
+internal sealed partial class HarnessQmp : IAsyncDisposable
 {
     private readonly QmpConnection _qmp;
 
@@ -44,9 +44,36 @@ internal sealed class HarnessQmp : IAsyncDisposable
     }
 
     /// <summary>
-    /// Polls qom-list back to back (one request in flight) until <paramref name="done"/> holds;
-    /// returns the Stopwatch timestamp of the answer that first showed it, or null at the timeout.
+    /// Polls qom-list (one request in flight) until <paramref name="done"/> holds; returns the
+    /// Stopwatch timestamp of the answer that first showed it, or null at the timeout. Between
+    /// polls it sleeps <paramref name="pauseMicroseconds"/> (usleep: finer than a .NET timer), so the
+    /// harness and QEMU's main loop do not take both of a 2-core machine's CPUs from the code measured.
     /// </summary>
+    public async Task<long?> PollUntilAsync(string prefix, Func<List<string>, bool> done, TimeSpan timeout, uint pauseMicroseconds)
+    {
+        long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            List<string> names = await PeripheralsAsync(prefix);
+            long now = Stopwatch.GetTimestamp();
+            if (done(names))
+            {
+                return now;
+            }
+
+            if (now > deadline)
+            {
+                return null;
+            }
+
+            _ = usleep(pauseMicroseconds);
+        }
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "usleep")]
+    private static partial int usleep(uint microseconds);
+
+    /// <summary>As above, pausing <paramref name="interval"/> (a .NET timer, ≥ 1 ms) between polls.</summary>
     public async Task<long?> PollUntilAsync(string prefix, Func<List<string>, bool> done, TimeSpan timeout, TimeSpan? interval = null)
     {
         long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);

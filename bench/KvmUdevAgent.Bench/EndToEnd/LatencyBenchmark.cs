@@ -14,6 +14,7 @@ namespace KvmUdevAgent.Bench.EndToEnd;
 /// </summary>
 internal static class LatencyBenchmark
 {
+    private const uint PollPauseMicroseconds = 250;
     private static readonly TimeSpan s_lostAfter = TimeSpan.FromSeconds(5);
 
     public static async Task RunAsync(string agentBinary, int events, int sleepEvents, Report report)
@@ -124,7 +125,7 @@ internal static class LatencyBenchmark
     {
         long t0 = Stopwatch.GetTimestamp();
         loop.TriggerUevent("add", Guid.NewGuid(), ("RUNID", token));
-        long? seen = await qmp.PollUntilAsync("kua-", names => names.Count > 0, s_lostAfter);
+        long? seen = await qmp.PollUntilAsync("kua-", names => names.Count > 0, s_lostAfter, PollPauseMicroseconds);
         double? ms = seen is { } t ? Stopwatch.GetElapsedTime(t0, t).TotalMilliseconds : null;
 
         // Unplug: the agent detaches (device_del, DEVICE_DELETED, blockdev-del); the next attach
@@ -154,7 +155,7 @@ internal static class LatencyBenchmark
         string id = "udv" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
         long t0 = Stopwatch.GetTimestamp();
         loop.TriggerUevent("add", Guid.NewGuid(), ("RUNID", token), ("N", n.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        long? seen = await qmp.PollUntilAsync("udv", names => names.Contains(id), lostAfter);
+        long? seen = await qmp.PollUntilAsync("udv", names => names.Contains(id), lostAfter, PollPauseMicroseconds);
         double? ms = seen is { } t ? Stopwatch.GetElapsedTime(t0, t).TotalMilliseconds : null;
 
         // The seed does nothing on removal; the harness cleans up (the drive_add'ed drive goes with its device).
