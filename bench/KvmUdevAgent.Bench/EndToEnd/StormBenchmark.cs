@@ -10,7 +10,7 @@ namespace KvmUdevAgent.Bench.EndToEnd;
 
 /// <summary>
 /// Item 2: N distinct USB devices (fixture sysfs: 5 buses × 10 hubs × 10 ports, one mass-storage
-/// interface each) plugged at once: every plug's udev-format events (add, bind of the interface and
+/// interface each; the VM has USB hubs with room for them) plugged at once: every plug's udev-format events (add, bind of the interface and
 /// the device) are injected back to back into the daemon's private network namespace; the clock
 /// runs from the first datagram until QEMU's qom-list shows all N <c>usb-host</c> devices.
 /// Baseline: N synthetic uevents written at once to one (and to four) loop devices, each running a
@@ -20,6 +20,29 @@ namespace KvmUdevAgent.Bench.EndToEnd;
 internal static class StormBenchmark
 {
     private const int DevicesPerBus = 100;
+
+    /// <summary>
+    /// A <c>usb-host</c> takes a USB port in QEMU even while its host device is absent, and
+    /// qemu-xhci has 4 USB 2 ports: 100 <c>usb-hub</c>s (4 → 32 → 64, 704 free ports) make room for 500.
+    /// </summary>
+    private static QemuOptions WithHubs(QemuOptions options)
+    {
+        var args = new List<string>();
+        for (int a = 1; a <= 4; a++)
+        {
+            args.AddRange(["-device", $"usb-hub,bus=xhci.0,port={a}"]);
+            for (int b = 1; b <= 8; b++)
+            {
+                args.AddRange(["-device", $"usb-hub,bus=xhci.0,port={a}.{b}"]);
+                for (int c = 1; c <= 2; c++)
+                {
+                    args.AddRange(["-device", $"usb-hub,bus=xhci.0,port={a}.{b}.{c}"]);
+                }
+            }
+        }
+
+        return options with { ExtraArguments = args };
+    }
 
     public static async Task RunAsync(string agentBinary, int devices, int runs, Report report)
     {
@@ -63,7 +86,7 @@ internal static class StormBenchmark
 
     private static async Task<(double Seconds, int Lost)> AgentOnceAsync(string agentBinary, int devices)
     {
-        using QemuProcess qemu = await QemuProcess.StartAsync(new QemuOptions());
+        using QemuProcess qemu = await QemuProcess.StartAsync(WithHubs(new QemuOptions()));
         using var sysfs = new SysfsFixture();
         await using BenchWorkspace ws = await BenchWorkspace.CreateAsync(syslog: true);
         ws.WriteRules("""
@@ -130,7 +153,7 @@ internal static class StormBenchmark
     {
         string token = "kua" + Guid.NewGuid().ToString("N")[..10];
         var loops = new List<LoopDevice>();
-        using QemuProcess qemu = await QemuProcess.StartAsync(new QemuOptions { HmpUnix = true });
+        using QemuProcess qemu = await QemuProcess.StartAsync(WithHubs(new QemuOptions { HmpUnix = true }));
         string scripts = Directory.CreateTempSubdirectory("kua-bench-scripts-").FullName;
         try
         {
