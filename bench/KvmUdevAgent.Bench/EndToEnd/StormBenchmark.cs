@@ -61,6 +61,11 @@ internal static class StormBenchmark
             agentLost += lost;
         }
 
+        if (Environment.GetEnvironmentVariable("KUA_BENCH_AGENT_ONLY") == "1")
+        {
+            return;
+        }
+
         var udevOne = new List<double>();
         var udevFour = new List<double>();
         int udevLost = 0;
@@ -132,7 +137,7 @@ internal static class StormBenchmark
             injector.Send(d, NetlinkGroup.Udev);
         }
 
-        long? done = await qmp.PollUntilAsync("kua-u", names => names.Count >= devices, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(2));
+        long? done = await qmp.PollUntilAsync("kua-u", names => names.Count >= devices, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10));
         int present = (await qmp.PeripheralsAsync("kua-u")).Count;
         double seconds = done is { } t ? Stopwatch.GetElapsedTime(t0, t).TotalSeconds : double.NaN;
         return (seconds, devices - present);
@@ -185,7 +190,7 @@ internal static class StormBenchmark
                 loop.TriggerUevent("add", Guid.NewGuid(), args);
             }
 
-            long? done = await qmp.PollUntilAsync("uds", names => names.Count >= devices, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(5));
+            long? done = await qmp.PollUntilAsync("uds", names => names.Count >= devices, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(10));
             int present = (await qmp.PeripheralsAsync("uds")).Count;
             double seconds = done is { } t ? Stopwatch.GetElapsedTime(t0, t).TotalSeconds : double.NaN;
             await udevd.SettleAsync();
