@@ -61,6 +61,13 @@ internal sealed class BenchDaemon : IAsyncDisposable
             }
         }
 
+        // Profiling aid: KUA_BENCH_WRAP="perf record -g -o FILE --" runs the daemon under a wrapper
+        // (inside the namespace, so injection still reaches it).
+        foreach (string a in (Environment.GetEnvironmentVariable("KUA_BENCH_WRAP") ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
         foreach (string a in (string[])[binary, "run", "--config", configPath, .. extraArgs])
         {
             psi.ArgumentList.Add(a);

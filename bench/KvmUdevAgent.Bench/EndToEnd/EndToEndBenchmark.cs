@@ -42,7 +42,7 @@ internal static class EndToEndBenchmark
 
         if (only.Contains("throughput"))
         {
-            await ThroughputBenchmark.RunAsync(agent, 100_000, quick ? 2 : 5, report);
+            await ThroughputBenchmark.RunAsync(agent, 100_000, Environment.GetEnvironmentVariable("KUA_BENCH_RUNS") is { } r ? int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : quick ? 2 : 5, report);
         }
 
         if (only.Contains("footprint"))

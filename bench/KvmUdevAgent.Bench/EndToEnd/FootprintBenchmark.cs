@@ -49,7 +49,12 @@ internal static class FootprintBenchmark
 
                 await Task.Delay(TimeSpan.FromSeconds(2));
                 long kib = daemon.RssKiB();
-                Console.WriteLine($"  run {run + 1}: ready after {Stats.F(readyAfter.TotalMilliseconds, "F1")} ms, idle VmRSS {Stats.F(kib / 1024.0)} MiB");
+                Console.WriteLine($"  run {run + 1}: ready after {Stats.F(readyAfter.TotalMilliseconds, "F1")} ms, idle VmRSS {Stats.F(kib / 1024.0)} MiB ({ProcStatus.RssSplit(daemon.Pid)})");
+                if (run == 0)
+                {
+                    Console.WriteLine("    resident by mapping (MiB): " + string.Join(", ", ProcStatus.TopMappings(daemon.Pid, 8)));
+                }
+
                 ready.Add(readyAfter.TotalMilliseconds);
                 rss.Add(kib / 1024.0);
             }

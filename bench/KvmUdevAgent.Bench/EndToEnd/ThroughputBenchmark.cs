@@ -131,6 +131,11 @@ internal static class ThroughputBenchmark
         long processed = Math.Min(last - baseline, events);
         double seconds = Stopwatch.GetElapsedTime(t0, lastChange).TotalSeconds;
         int overflows = CountOccurrences(daemon.Log, "Events were lost");
+        if (Environment.GetEnvironmentVariable("KUA_BENCH_DEBUG") == "1")
+        {
+            File.Copy(daemon.LogPath, "/tmp/kua-bench-throughput.log", overwrite: true);
+        }
+
         return (processed / seconds, events - processed, seconds, overflows);
     }
 
