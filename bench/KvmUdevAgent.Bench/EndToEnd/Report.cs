@@ -17,7 +17,7 @@ internal sealed class Report
     public void Print(TextWriter output)
     {
         output.WriteLine();
-        output.WriteLine("| Figure | Agent (NativeAOT daemon) | udevd + RUN script + socat | Ratio | Target | Met |");
+        output.WriteLine("| Figure | Agent (NativeAOT daemon) | udevd + RUN script + socat | udevd ÷ agent | Target (agent) | Met |");
         output.WriteLine("|---|---|---|---|---|---|");
         foreach (var r in _rows)
         {
