@@ -28,6 +28,8 @@ internal sealed class BenchWorkspace : IAsyncDisposable
 
     public RsyslogServer? Syslog { get; private set; }
 
+    public string StateDir { get; private set; } = string.Empty;
+
     public static async Task<BenchWorkspace> CreateAsync(bool syslog)
     {
         var ws = new BenchWorkspace(Directory.CreateTempSubdirectory("kua-bench-").FullName);
@@ -56,7 +58,10 @@ internal sealed class BenchWorkspace : IAsyncDisposable
         yaml.Append("source: ").Append(source).Append('\n');
         yaml.Append("sysfs_root: ").Append(sysfsRoot).Append('\n');
         yaml.Append("rules_dir: ").Append(RulesDir).Append('\n');
-        yaml.Append("state_file: ").Append(Path.Combine(Work, "state", "state.json")).Append('\n');
+        // Profiling aid: KUA_BENCH_STATE_DIR=/dev/shm puts the state file on tmpfs (fsync is free there).
+        string stateDir = Environment.GetEnvironmentVariable("KUA_BENCH_STATE_DIR") is { Length: > 0 } d ? Path.Combine(d, Path.GetFileName(Work)) : Path.Combine(Work, "state");
+        yaml.Append("state_file: ").Append(Path.Combine(stateDir, "state.json")).Append('\n');
+        StateDir = stateDir;
         yaml.Append("control_socket: ").Append(ControlSocket).Append('\n');
         yaml.Append("mount_base: ").Append(Path.Combine(Work, "media")).Append('\n');
         if (receiveBuffer is not null)
@@ -85,5 +90,9 @@ internal sealed class BenchWorkspace : IAsyncDisposable
         }
 
         Directory.Delete(Work, recursive: true);
+        if (!StateDir.StartsWith(Work, StringComparison.Ordinal) && Directory.Exists(StateDir))
+        {
+            Directory.Delete(StateDir, recursive: true);
+        }
     }
 }
