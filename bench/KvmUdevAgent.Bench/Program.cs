@@ -1,9 +1,11 @@
 using BenchmarkDotNet.Running;
+using KvmUdevAgent.Bench.EndToEnd;
 using KvmUdevAgent.Bench.Events;
 
 // Measurements that are not BenchmarkDotNet micro-benchmarks are modes named by the first argument.
 return args.FirstOrDefault() switch
 {
+    "e2e" => await EndToEndBenchmark.RunAsync(args[1..]),
     "netlink-throughput" => await NetlinkThroughput.RunAsync(args[1..]),
     _ => Run(args),
 };
