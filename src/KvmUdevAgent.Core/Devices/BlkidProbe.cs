@@ -18,8 +18,16 @@ internal sealed class BlkidProbe
     private const int MaxOutputChars = 64 * 1024;
     private static readonly string[] s_searchPath = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
 
+    private readonly bool _inProcess;
+
+    /// <param name="blkidPath">
+    /// The blkid program to run. When null, libblkid is used in-process and the program found on
+    /// the usual paths only if the library cannot be loaded; a path given here is always run.
+    /// </param>
+    /// <param name="timeout">How long one probe may take. Default 5 s.</param>
     public BlkidProbe(string? blkidPath = null, TimeSpan? timeout = null)
     {
+        _inProcess = blkidPath is null;
         BlkidPath = blkidPath ?? Find() ?? "/usr/sbin/blkid";
         Timeout = timeout ?? TimeSpan.FromSeconds(5);
     }
@@ -39,6 +47,23 @@ internal sealed class BlkidProbe
         if (!DeviceNode.IsBlockDevice(node))
         {
             return new BlkidResult(BlkidStatus.Failed, Error: "not a block device");
+        }
+
+        if (_inProcess)
+        {
+            // A dying device can block the read; the caller's wait is bounded, the probe runs aside.
+            Task<BlkidResult?> probe = Task.Run(() => LibBlkid.TryProbe(node), CancellationToken.None);
+            try
+            {
+                if (await probe.WaitAsync(Timeout, cancellationToken).ConfigureAwait(false) is { } found)
+                {
+                    return found;
+                }
+            }
+            catch (TimeoutException)
+            {
+                return new BlkidResult(BlkidStatus.Failed, Error: $"libblkid did not answer within {Timeout.TotalSeconds:0.#} s");
+            }
         }
 
         var psi = new ProcessStartInfo(BlkidPath)

@@ -72,6 +72,22 @@ public sealed class BlkidProbeTests
         Assert.StartsWith("cannot run /nonexistent/blkid: ", result.Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("FLASH")]
+    [InlineData("n\nä\\M-\"'$x")]
+    [InlineData("../../etc")]
+    public async Task ProbeAsync_Library_AgreesWithTheBlkidProgram(string label)
+    {
+        await using var loop = await Netns.LoopDevice.CreateAsync(ext4Label: label);
+        var library = await new BlkidProbe().ProbeAsync(loop.DevicePath, CancellationToken.None);
+        var program = await new BlkidProbe(new BlkidProbe().BlkidPath).ProbeAsync(loop.DevicePath, CancellationToken.None);
+
+        Assert.Equal(BlkidStatus.Found, library.Status);
+        Assert.Equal(label, library.Label);
+        Assert.Equal("ext4", library.Type);
+        Assert.Equal(program, library);
+    }
+
     // /dev/loopN nodes exist (as block devices) whether or not anything is attached.
     private static string AnyBlockDevice() =>
         Directory.GetFiles("/dev", "loop*").Order(StringComparer.Ordinal).FirstOrDefault(DeviceNode.IsBlockDevice)
