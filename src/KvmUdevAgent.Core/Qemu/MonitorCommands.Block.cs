@@ -9,11 +9,9 @@ internal sealed partial class MonitorCommands
 
     public async Task<AttachResult> AttachBlockAsync(BlockAttachRequest request, CancellationToken cancellationToken)
     {
-        if (await ExistsAsync(request.Id, cancellationToken).ConfigureAwait(false))
-        {
-            return AttachResult.AlreadyPresent;
-        }
-
+        // No existence check first: QEMU runs one command per monitor at a time, so each round trip
+        // is plug latency. A device already there makes device_add fail, which AddDeviceAsync turns
+        // into AlreadyPresent; a node already there makes blockdev-add fail, and is then reused.
         var properties = new List<KeyValuePair<string, QemuValue>> { new("drive", QemuValue.Of(request.NodeName)) };
         string driver;
         if (request.Model == BlockDeviceModel.VirtioBlk)
@@ -37,12 +35,22 @@ internal sealed partial class MonitorCommands
             properties.Add(new("serial", QemuValue.Of(serial)));
         }
 
-        IReadOnlyList<string> nodes = await _connection.ListBlockNodesAsync(cancellationToken).ConfigureAwait(false);
-        bool nodeExisted = nodes.Contains(request.NodeName, StringComparer.Ordinal);
-        if (!nodeExisted)
+        bool nodeExisted = false;
+        try
         {
-            // A node left by an earlier attempt has the same id, hence the same device node: reuse it.
             await _connection.BlockAddAsync(request.NodeName, request.DevNode, request.ReadOnly, cancellationToken).ConfigureAwait(false);
+        }
+        catch (QmpException)
+        {
+            // A node left by an earlier attempt (or by this device, attached already) has the same
+            // id, hence the same device node: reuse it. Any other failure stands.
+            IReadOnlyList<string> nodes = await _connection.ListBlockNodesAsync(cancellationToken).ConfigureAwait(false);
+            if (!nodes.Contains(request.NodeName, StringComparer.Ordinal))
+            {
+                throw;
+            }
+
+            nodeExisted = true;
         }
 
         try

@@ -27,10 +27,10 @@ public sealed partial class HostileMonitorTests : IClassFixture<HmpQemuFixture>
         _fixture = fixture;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_./=, -]+$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_./=, -]+\z")]
     private static partial Regex SafeHmpLine();
 
-    [GeneratedRegex("^[A-Za-z0-9_./-]+$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_./-]+\z")]
     private static partial Regex SafeHmpValue();
 
     private static List<string> Generate(Gen<string> gen, int count)

@@ -6,7 +6,7 @@ namespace KvmUdevAgent.Core.Tests.Qemu;
 
 public sealed partial class QemuDeviceIdTests
 {
-    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_.-]*$")]
+    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9_.-]*\z")]
     private static partial Regex QemuIdCharset();
 
     [Fact]
