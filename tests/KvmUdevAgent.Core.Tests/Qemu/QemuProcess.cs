@@ -222,7 +222,7 @@ public sealed class QemuProcess : IDisposable
         if (process.HasExited)
         {
             process.WaitForExit();
-            throw new InvalidOperationException("QEMU exited with " + process.ExitCode + ": " + StdErr.Trim());
+            throw new InvalidOperationException("QEMU (in " + TempDir + ") exited with " + process.ExitCode + ": " + StdErr.Trim());
         }
     }
 
