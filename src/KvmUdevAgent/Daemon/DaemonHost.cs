@@ -36,7 +36,7 @@ internal static class DaemonHost
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(options);
-        DaemonServices.Add(builder.Services, config, options);
+        DaemonServices.Add(builder.Services);
         return builder.Build();
     }
 
