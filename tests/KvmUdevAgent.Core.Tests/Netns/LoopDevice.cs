@@ -4,7 +4,7 @@ namespace KvmUdevAgent.Core.Tests.Netns;
 /// A loop device over a small temp file: a real block device whose <c>uevent</c> file makes the
 /// kernel emit real uevents. Detached by the name losetup returned, never by pattern.
 /// </summary>
-internal sealed class LoopDevice : IAsyncDisposable
+public sealed class LoopDevice : IAsyncDisposable
 {
     private readonly string _backingFile;
 

@@ -61,7 +61,7 @@ public sealed partial class HostileMonitorTests : IClassFixture<HmpQemuFixture>
             RecordingStream? recording = null;
             await using QmpConnection qmp = await ConnectQmpAsync(s => recording = new RecordingStream(s));
             var commands = new MonitorCommands(qmp);
-            Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevNode, BlockDeviceModel.UsbStorage, readOnly: true, serial, serial, null, out BlockAttachRequest? request, out string? reason), reason);
+            Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: true, serial, serial, null, out BlockAttachRequest? request, out string? reason), reason);
             AttachResult result;
             try
             {
@@ -115,7 +115,7 @@ public sealed partial class HostileMonitorTests : IClassFixture<HmpQemuFixture>
             IMonitorConnection connection = await MonitorConnector.ConnectAsync(MonitorEndpoint.Unix(_fixture.Qemu.HmpSocket!), MonitorProtocol.Auto, TimeSpan.FromSeconds(10), s => recording = new RecordingStream(s), CancellationToken.None).WaitAsync(s_timeout);
             await using HmpConnection hmp = Assert.IsType<HmpConnection>(connection);
             var commands = new MonitorCommands(hmp);
-            Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevNode, BlockDeviceModel.UsbStorage, readOnly: true, serial, serial, null, out BlockAttachRequest? request, out string? reason), reason);
+            Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: true, serial, serial, null, out BlockAttachRequest? request, out string? reason), reason);
 
             Assert.Equal(AttachResult.Attached, await commands.AttachBlockAsync(request, CancellationToken.None).WaitAsync(s_timeout));
             Assert.Equal(string.Empty, await check.QomGetAsync("/machine/peripheral/" + request.Id, "serial", CancellationToken.None) ?? string.Empty);

@@ -76,7 +76,7 @@ public sealed partial class MonitorCommandsHmpTests : IClassFixture<HmpQemuFixtu
         await using HmpConnection hmp = await ConnectHmpAsync("tcp");
         await using QmpConnection qmp = await ConnectQmpAsync();
         var commands = new MonitorCommands(hmp);
-        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevNode, BlockDeviceModel.UsbStorage, readOnly: true, "hmp:usb-storage", null, null, out BlockAttachRequest? request, out string? reason), reason);
+        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: true, "hmp:usb-storage", null, null, out BlockAttachRequest? request, out string? reason), reason);
 
         Assert.Equal(AttachResult.Attached, await commands.AttachBlockAsync(request, CancellationToken.None));
         Assert.Equal("usb-storage", await qmp.QomGetAsync("/machine/peripheral/" + request.Id, "type", CancellationToken.None));
@@ -92,7 +92,7 @@ public sealed partial class MonitorCommandsHmpTests : IClassFixture<HmpQemuFixtu
     {
         await using HmpConnection hmp = await ConnectHmpAsync("unix");
         var commands = new MonitorCommands(hmp, detachTimeout: TimeSpan.FromMilliseconds(200));
-        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevNode, BlockDeviceModel.VirtioBlk, readOnly: true, "hmp:virtio", null, null, out BlockAttachRequest? request, out string? reason), reason);
+        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevicePath, BlockDeviceModel.VirtioBlk, readOnly: true, "hmp:virtio", null, null, out BlockAttachRequest? request, out string? reason), reason);
 
         Assert.Equal(AttachResult.Attached, await commands.AttachBlockAsync(request, CancellationToken.None));
         Assert.Equal("virtio-blk-pci", await hmp.QomGetAsync("/machine/peripheral/" + request.Id, "type", CancellationToken.None));
@@ -109,7 +109,7 @@ public sealed partial class MonitorCommandsHmpTests : IClassFixture<HmpQemuFixtu
         RecordingStream? recording = null;
         await using HmpConnection hmp = await ConnectHmpAsync("tcp", s => recording = new RecordingStream(s));
         var commands = new MonitorCommands(hmp);
-        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevNode, BlockDeviceModel.UsbStorage, readOnly: true, hostile, hostile, null, out BlockAttachRequest? request, out string? reason), reason);
+        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: true, hostile, hostile, null, out BlockAttachRequest? request, out string? reason), reason);
         try
         {
             Assert.Equal(AttachResult.Attached, await commands.AttachBlockAsync(request, CancellationToken.None));

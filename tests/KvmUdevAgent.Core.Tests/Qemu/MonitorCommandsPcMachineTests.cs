@@ -10,12 +10,12 @@ public sealed class MonitorCommandsPcMachineTests
     [Fact]
     public async Task AttachBlockAsync_VirtioBlkOnPc_GoesOnPci0()
     {
-        using LoopDevice loop = LoopDevice.Create();
+        await using Netns.LoopDevice loop = await Netns.LoopDevice.CreateAsync(ext4Label: "kuapc");
         using QemuProcess qemu = await QemuProcess.StartAsync(new QemuOptions { Machine = "pc", Qmp = true });
         await using QmpConnection qmp = Assert.IsType<QmpConnection>(await MonitorConnector.ConnectAsync(
             MonitorEndpoint.Unix(qemu.QmpSocket!), MonitorProtocol.Auto, TimeSpan.FromSeconds(5), null, CancellationToken.None));
         var commands = new MonitorCommands(qmp, detachTimeout: TimeSpan.FromMilliseconds(300));
-        Assert.True(BlockAttachRequest.TryCreate(loop.DevNode, BlockDeviceModel.VirtioBlk, readOnly: false, "pc:virtio", null, null, out BlockAttachRequest? request, out string? reason), reason);
+        Assert.True(BlockAttachRequest.TryCreate(loop.DevicePath, BlockDeviceModel.VirtioBlk, readOnly: false, "pc:virtio", null, null, out BlockAttachRequest? request, out string? reason), reason);
 
         Assert.Equal(AttachResult.Attached, await commands.AttachBlockAsync(request, CancellationToken.None));
         Assert.EndsWith("/pci.0", await qmp.QomGetAsync("/machine/peripheral/" + request.Id, "parent_bus", CancellationToken.None), StringComparison.Ordinal);

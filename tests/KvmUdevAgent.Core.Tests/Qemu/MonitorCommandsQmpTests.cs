@@ -129,14 +129,14 @@ public sealed class MonitorCommandsQmpTests : IClassFixture<QmpQemuFixture>
     {
         await using QmpConnection qmp = await ConnectAsync();
         var commands = new MonitorCommands(qmp);
-        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevNode, BlockDeviceModel.UsbStorage, readOnly: true, "test:usb-storage", null, null, out BlockAttachRequest? request, out string? reason), reason);
+        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: true, "test:usb-storage", null, null, out BlockAttachRequest? request, out string? reason), reason);
 
         Assert.Equal(AttachResult.Attached, await commands.AttachBlockAsync(request, CancellationToken.None));
         Assert.Equal("usb-storage", await qmp.QomGetAsync("/machine/peripheral/" + request.Id, "type", CancellationToken.None));
         JsonElement inserted = FindBlockByNode(await qmp.ExecuteAsync("query-block", null, CancellationToken.None), request.NodeName)
             ?? throw new Xunit.Sdk.XunitException("query-block does not show node " + request.NodeName);
         Assert.True(inserted.GetProperty("ro").GetBoolean());
-        Assert.Equal(_fixture.Loop.DevNode, inserted.GetProperty("file").GetString());
+        Assert.Equal(_fixture.Loop.DevicePath, inserted.GetProperty("file").GetString());
 
         Assert.Equal(DetachResult.Detached, await commands.DetachAsync(request.Id, CancellationToken.None));
         Assert.DoesNotContain(request.Id, await PeripheralsAsync(qmp));
@@ -149,7 +149,7 @@ public sealed class MonitorCommandsQmpTests : IClassFixture<QmpQemuFixture>
     {
         await using QmpConnection qmp = await ConnectAsync();
         var commands = new MonitorCommands(qmp, detachTimeout: TimeSpan.FromMilliseconds(300));
-        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevNode, BlockDeviceModel.VirtioBlk, readOnly: true, "test:virtio", null, null, out BlockAttachRequest? request, out string? reason), reason);
+        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevicePath, BlockDeviceModel.VirtioBlk, readOnly: true, "test:virtio", null, null, out BlockAttachRequest? request, out string? reason), reason);
 
         Assert.Equal(AttachResult.Attached, await commands.AttachBlockAsync(request, CancellationToken.None));
         Assert.Equal("virtio-blk-pci", await qmp.QomGetAsync("/machine/peripheral/" + request.Id, "type", CancellationToken.None));
@@ -179,7 +179,7 @@ public sealed class MonitorCommandsQmpTests : IClassFixture<QmpQemuFixture>
         RecordingStream? recording = null;
         await using QmpConnection qmp = await ConnectAsync(s => recording = new RecordingStream(s));
         var commands = new MonitorCommands(qmp);
-        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevNode, BlockDeviceModel.UsbStorage, readOnly: true, hostile, hostile, null, out BlockAttachRequest? request, out string? reason), reason);
+        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: true, hostile, hostile, null, out BlockAttachRequest? request, out string? reason), reason);
         try
         {
             Assert.Equal(AttachResult.Attached, await commands.AttachBlockAsync(request, CancellationToken.None));

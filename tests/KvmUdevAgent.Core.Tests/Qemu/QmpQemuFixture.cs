@@ -5,15 +5,15 @@ public sealed class QmpQemuFixture : IAsyncLifetime
 {
     public QemuProcess Qemu { get; private set; } = null!;
 
-    public LoopDevice Loop { get; private set; } = null!;
+    public Netns.LoopDevice Loop { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        Loop = LoopDevice.Create();
+        Loop = await Netns.LoopDevice.CreateAsync(ext4Label: "kuaqemu");
         Qemu = await QemuProcess.StartAsync(new QemuOptions { Qmp = true, PcieRootPorts = 2 });
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         try
         {
@@ -21,9 +21,10 @@ public sealed class QmpQemuFixture : IAsyncLifetime
         }
         finally
         {
-            Loop?.Dispose();
+            if (Loop is not null)
+            {
+                await Loop.DisposeAsync();
+            }
         }
-
-        return Task.CompletedTask;
     }
 }
