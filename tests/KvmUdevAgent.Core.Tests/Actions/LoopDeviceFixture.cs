@@ -1,3 +1,4 @@
+using ToolRunner = KvmUdevAgent.Core.Tests.Devices.ToolRunner;
 using KvmUdevAgent.Core.Actions;
 
 namespace KvmUdevAgent.Core.Tests.Actions;
@@ -62,7 +63,7 @@ public sealed class LoopDeviceFixture : IAsyncLifetime
             stream.SetLength(8 * 1024 * 1024);
         }
         await ToolRunner.RunAsync(mkfs, "-q", "-F", "-L", label, image);
-        var loop = await ToolRunner.RunAsync(losetup, "-f", "--show", image);
+        var loop = (await ToolRunner.RunAsync(losetup, "-f", "--show", image)).Trim();
         _loops.Add(loop);
         return loop;
     }

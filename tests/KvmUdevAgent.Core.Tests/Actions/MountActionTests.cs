@@ -1,3 +1,4 @@
+using ToolRunner = KvmUdevAgent.Core.Tests.Devices.ToolRunner;
 using KvmUdevAgent.Core.Actions;
 
 namespace KvmUdevAgent.Core.Tests.Actions;
@@ -93,7 +94,7 @@ public sealed class MountActionTests(LoopDeviceFixture loops) : IClassFixture<Lo
         var etcBefore = Directory.GetFileSystemEntries("/etc").Length;
         try
         {
-            var label = await ToolRunner.RunAsync(ToolRunner.Require("blkid", "util-linux"), "-o", "value", "-s", "LABEL", loops.Hostile);
+            var label = (await ToolRunner.RunAsync(ToolRunner.Require("blkid", "util-linux"), "-o", "value", "-s", "LABEL", loops.Hostile)).Trim();
             Assert.Equal("../../etc", label);
 
             var result = await action.ApplyAsync(Request(loops.Hostile, label), CancellationToken.None);

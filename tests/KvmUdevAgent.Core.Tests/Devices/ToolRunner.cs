@@ -5,10 +5,20 @@ namespace KvmUdevAgent.Core.Tests.Devices;
 /// <summary>Runs a system tool for a test; a missing tool fails the test naming its Debian package.</summary>
 internal static class ToolRunner
 {
-    public static string Run(string tool, string debianPackage, params string[] args)
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Runs <paramref name="tool"/> (looked up on PATH and the sbin dirs) and returns its stdout.</summary>
+    public static string Run(string tool, string debianPackage, params string[] args) =>
+        RunAsync(Require(tool, debianPackage), args).GetAwaiter().GetResult();
+
+    /// <summary>The tool's path, or an exception naming the Debian package to install.</summary>
+    public static string Require(string tool, string debianPackage) =>
+        Find(tool) ?? throw new InvalidOperationException($"'{tool}' is not installed; install the Debian package '{debianPackage}'");
+
+    /// <summary>Runs <paramref name="program"/> (a path) with a timeout; a non-zero exit throws with its stderr. Returns stdout.</summary>
+    public static async Task<string> RunAsync(string program, params string[] args)
     {
-        string? path = Find(tool) ?? throw new InvalidOperationException($"'{tool}' is not installed; install the Debian package '{debianPackage}'");
-        var psi = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);
@@ -17,19 +27,22 @@ internal static class ToolRunner
         using var process = Process.Start(psi)!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(30_000))
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(s_timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{tool} {string.Join(' ', args)} did not finish in 30 s");
+            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in {s_timeout.TotalSeconds} s");
         }
 
-        process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"{tool} {string.Join(' ', args)} exited {process.ExitCode}: {stderr.Result}");
+            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {process.ExitCode}: {await stderr.ConfigureAwait(false)}");
         }
 
-        return stdout.Result;
+        return await stdout.ConfigureAwait(false);
     }
 
     public static string? Find(string tool)
