@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Qemu;
 using KvmUdevAgent.Core.Rules;
+using KvmUdevAgent.Core.State;
 
 namespace KvmUdevAgent.Core.Agent;
 
@@ -39,4 +40,20 @@ internal static class AttachRequests
                 return false;
         }
     }
+
+    /// <summary>What the state keeps of an attachment: the device's key, the VM, QEMU's id and the kind.</summary>
+    public static AttachmentRecord Record(DeviceView device, string vm, string qemuId, AttachKind kind, DateTimeOffset since) => new()
+    {
+        Device = DeviceKey.From(device.DevPath, device.Identity),
+        Vm = vm,
+        QemuId = qemuId,
+        Kind = kind switch
+        {
+            AttachKind.UsbHost => AttachmentKind.UsbHost,
+            AttachKind.UsbStorage => AttachmentKind.UsbStorage,
+            AttachKind.VirtioBlk => AttachmentKind.VirtioBlk,
+            _ => AttachmentKind.Unknown,
+        },
+        Since = since,
+    };
 }

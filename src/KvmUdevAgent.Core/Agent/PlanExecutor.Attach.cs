@@ -28,14 +28,7 @@ internal sealed partial class PlanExecutor
         try
         {
             AttachResult result = await monitor.AttachAsync(request, cancellationToken).ConfigureAwait(false);
-            state.SetAttachment(new AttachmentRecord
-            {
-                Device = DeviceKey.From(device.DevPath, device.Identity),
-                Vm = attach.Vm,
-                QemuId = request.Id,
-                Kind = ToStateKind(attach.Kind),
-                Since = _time.GetUtcNow(),
-            });
+            state.SetAttachment(AttachRequests.Record(device, attach.Vm, request.Id, attach.Kind, _time.GetUtcNow()));
             Finish(record, device.DevPath, true, result == AttachResult.AlreadyPresent ? "already attached" : "attached");
             return true;
         }

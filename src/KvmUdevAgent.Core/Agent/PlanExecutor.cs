@@ -106,12 +106,4 @@ internal sealed partial class PlanExecutor(
             Log.ActionFailed(logger, record.Action ?? string.Empty, devPath, record.Target ?? string.Empty, outcome);
         }
     }
-
-    private static AttachmentKind ToStateKind(AttachKind kind) => kind switch
-    {
-        AttachKind.UsbHost => AttachmentKind.UsbHost,
-        AttachKind.UsbStorage => AttachmentKind.UsbStorage,
-        AttachKind.VirtioBlk => AttachmentKind.VirtioBlk,
-        _ => AttachmentKind.Unknown,
-    };
 }

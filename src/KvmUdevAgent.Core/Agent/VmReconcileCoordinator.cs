@@ -97,7 +97,7 @@ internal sealed class VmReconcileCoordinator(
         foreach (string id in result.Attached)
         {
             Wanted w = wanted[id];
-            Record(w.Attach.Kind, w, vm, id);
+            Record(w, vm, id);
             using AuditRecord record = Audit(AuditTypes.DeviceAttach, w.Device, w.Attach.Rule, "attach", vm, id);
             record.Set("reason", "reconcile");
             record.Succeed();
@@ -106,7 +106,7 @@ internal sealed class VmReconcileCoordinator(
         foreach (string id in result.Unchanged)
         {
             Wanted w = wanted[id];
-            Record(w.Attach.Kind, w, vm, id);
+            Record(w, vm, id);
         }
 
         foreach (string id in result.Detached)
@@ -150,21 +150,8 @@ internal sealed class VmReconcileCoordinator(
         }
     }
 
-    private void Record(AttachKind kind, Wanted w, string vm, string id) =>
-        state.SetAttachment(new AttachmentRecord
-        {
-            Device = DeviceKey.From(w.Device.DevPath, w.Device.Identity),
-            Vm = vm,
-            QemuId = id,
-            Kind = kind switch
-            {
-                AttachKind.UsbHost => AttachmentKind.UsbHost,
-                AttachKind.UsbStorage => AttachmentKind.UsbStorage,
-                AttachKind.VirtioBlk => AttachmentKind.VirtioBlk,
-                _ => AttachmentKind.Unknown,
-            },
-            Since = _time.GetUtcNow(),
-        });
+    private void Record(Wanted w, string vm, string id) =>
+        state.SetAttachment(AttachRequests.Record(w.Device, vm, id, w.Attach.Kind, _time.GetUtcNow()));
 
     private AuditRecord Audit(string type, DeviceView device, string rule, string action, string vm, string id)
     {

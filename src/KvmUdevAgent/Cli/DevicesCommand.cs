@@ -80,22 +80,12 @@ internal static class DevicesCommand
         return text.ToString();
     }
 
-    // Device strings are hostile: never let one move the cursor or fake a line on a terminal.
+    // Device strings are hostile: shown escaped as 'monitor' shows them (control, bidi and invalid
+    // UTF-8 as \xNN), so none can move the cursor or fake a line on a terminal.
     private static string Printable(string value)
     {
-        var text = new StringBuilder(value.Length + 2).Append('"');
-        foreach (char c in value)
-        {
-            if (char.IsControl(c) || c is '"' or '\\')
-            {
-                text.Append(c is '"' or '\\' ? "\\" + c : $"\\x{(int)c:x2}");
-            }
-            else
-            {
-                text.Append(c);
-            }
-        }
-
-        return text.Append('"').ToString();
+        var text = new StringBuilder(value.Length + 8);
+        MonitorText.AppendEscaped(text, Encoding.UTF8.GetBytes(value));
+        return text.ToString();
     }
 }
