@@ -236,11 +236,9 @@ public sealed partial class AgentDaemon : IAsyncDisposable
     public ReloadReport ReloadRules()
     {
         long previous = _rules.Current.Generation;
+        // The store raises Reloaded for this reload too: the same record, log line and reconcile
+        // as one by the directory watcher (design §3, style 18).
         RuleReloadResult result = _rules.Reload();
-
-        // Same record, log line and reconcile as a reload by the directory watcher: a reload asked
-        // for over the control socket or by SIGHUP must leave the same trace (design §3, style 18).
-        OnRulesReloaded(result);
         return result.Succeeded
             ? new ReloadReport { PreviousGeneration = previous, Generation = result.ActiveGeneration, Rules = result.RuleCount, Warnings = [.. result.Diagnostics.Select(d => d.ToString())] }
             : throw new ControlException(ControlErrorCodes.InvalidRules, string.Join('\n', result.Diagnostics.Where(d => d.Severity == Severity.Error).Select(d => d.ToString())) + "\nkeeping previous rules (generation " + result.ActiveGeneration + ")");

@@ -35,21 +35,30 @@ internal sealed class RuleStore : IDisposable
     /// <summary>The first load: on failure the store stays empty and the caller must refuse to start.</summary>
     public RuleReloadResult Load() => Reload();
 
-    /// <summary>Loads the directory again and swaps the new set in if it has no errors.</summary>
+    /// <summary>
+    /// Loads the directory again and swaps the new set in if it has no errors. Raises
+    /// <see cref="Reloaded"/> whoever asked (watcher, SIGHUP, control socket), so every reload
+    /// leaves the same trace.
+    /// </summary>
     public RuleReloadResult Reload()
     {
+        RuleReloadResult reload;
         lock (_reloadLock)
         {
             long attempted = _nextGeneration++;
             RuleLoadResult result = _loader.LoadDirectory(_directory, attempted);
-            if (!result.Succeeded)
+            if (result.Succeeded)
             {
-                return new RuleReloadResult(false, Current.Generation, attempted, Current.Rules.Count, result.Diagnostics);
+                Interlocked.Exchange(ref _current, result.RuleSet);
             }
 
-            Interlocked.Exchange(ref _current, result.RuleSet);
-            return new RuleReloadResult(true, attempted, attempted, result.RuleSet.Rules.Count, result.Diagnostics);
+            reload = result.Succeeded
+                ? new RuleReloadResult(true, attempted, attempted, result.RuleSet!.Rules.Count, result.Diagnostics)
+                : new RuleReloadResult(false, Current.Generation, attempted, Current.Rules.Count, result.Diagnostics);
         }
+
+        Reloaded?.Invoke(reload);
+        return reload;
     }
 
     /// <summary>Starts watching the directory; changes settle for <paramref name="debounce"/> before a reload.</summary>
@@ -79,8 +88,7 @@ internal sealed class RuleStore : IDisposable
             return;
         }
 
-        RuleReloadResult result = Reload();
-        Reloaded?.Invoke(result);
+        Reload();
     }
 
     public void Dispose()

@@ -24,19 +24,15 @@ internal static class CommonOptions
     public static AgentConfig? LoadConfig(string? path, TextWriter error)
     {
         bool named = path is not null;
-        if (AgentConfigLoader.TryLoad(path ?? AgentConfigLoader.DefaultPath, mustExist: named, out AgentConfig config, out var diagnostics))
-        {
-            foreach (var d in diagnostics)
-            {
-                error.WriteLine(d);
-            }
-
-            return config;
-        }
-
+        bool loaded = AgentConfigLoader.TryLoad(path ?? AgentConfigLoader.DefaultPath, mustExist: named, out AgentConfig config, out var diagnostics);
         foreach (var d in diagnostics)
         {
             error.WriteLine(d);
+        }
+
+        if (loaded)
+        {
+            return config;
         }
 
         error.WriteLine("kvm-udev-agent: the configuration has errors; fix them and try again (see 'kvm-udev-agent run --help')");
