@@ -1,3 +1,6 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
 namespace KvmUdevAgent.Core.Qemu;
 
 /// <summary>
@@ -113,6 +116,30 @@ internal sealed class MonitorTransport : IAsyncDisposable
         {
             await _stream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
             await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>The unix socket under this transport; null over TCP or telnet (or a wrapped stream), where no descriptor can be passed.</summary>
+    public Socket? UnixSocket => _stream is NetworkStream { Socket: { AddressFamily: AddressFamily.Unix } socket } ? socket : null;
+
+    /// <summary>As <see cref="WriteAsync"/>, with <paramref name="descriptor"/> attached (SCM_RIGHTS) for QEMU to take.</summary>
+    /// <exception cref="InvalidOperationException">The transport is not a unix socket.</exception>
+    public async ValueTask WriteWithDescriptorAsync(ReadOnlyMemory<byte> data, SafeHandle descriptor, CancellationToken cancellationToken)
+    {
+        Socket socket = UnixSocket ?? throw new InvalidOperationException("Descriptors can only be passed over a unix socket.");
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            int sent = ScmRights.Send(socket, data.Span, descriptor);
+            if (sent < data.Length)
+            {
+                await _stream.WriteAsync(data[sent..], cancellationToken).ConfigureAwait(false);
+                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
