@@ -23,6 +23,11 @@ internal sealed class MonitorTransport : IAsyncDisposable
     /// <summary>A monitor line or HMP answer longer than this is a protocol error, not a reason to use all memory.</summary>
     private const int MaxBuffered = 16 * 1024 * 1024;
 
+    /// <summary>TCP_QUICKACK (linux/tcp.h) at IPPROTO_TCP; .NET has no name for it.</summary>
+    private const int TcpQuickAck = 12;
+    private const int IpProtoTcp = 6;
+    private static readonly byte[] s_one = BitConverter.GetBytes(1);
+
     private readonly Stream _stream;
     private readonly bool _telnet;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -62,6 +67,8 @@ internal sealed class MonitorTransport : IAsyncDisposable
             {
                 return false;
             }
+
+            QuickAck();
 
             int before = _end - _start;
             await AppendAsync(_readChunk.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
@@ -120,6 +127,26 @@ internal sealed class MonitorTransport : IAsyncDisposable
         finally
         {
             _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// QEMU's monitor socket has Nagle on, and HMP echoes a command before it answers: on a fresh
+    /// tcp connection the answer then waits for our delayed ACK of the echo (40 ms, measured), which
+    /// every on-demand session would pay. TCP_QUICKACK does not stick, so it is set after each read.
+    /// </summary>
+    private void QuickAck()
+    {
+        if (_stream is NetworkStream { Socket: { AddressFamily: AddressFamily.InterNetwork or AddressFamily.InterNetworkV6 } socket })
+        {
+            try
+            {
+                socket.SetRawSocketOption(IpProtoTcp, TcpQuickAck, s_one);
+            }
+            catch (SocketException)
+            {
+                // Only a latency hint.
+            }
         }
     }
 
