@@ -20,6 +20,10 @@ internal static partial class Log
         Message = "Probe of VM {Vm}: {Reason}, reconciling")]
     public static partial void OnDemandReconcile(ILogger logger, string vm, string reason);
 
+    [LoggerMessage(EventId = LogEvents.DetachPolling, EventName = nameof(LogEvents.DetachPolling), Level = LogLevel.Debug,
+        Message = "Detach of {DeviceId} from VM {Vm}: device_del, then polling qom-list every {Interval} until it leaves (on-demand monitor: no DEVICE_DELETED event)")]
+    public static partial void DetachPolling(ILogger logger, string vm, string deviceId, TimeSpan interval);
+
     [LoggerMessage(EventId = LogEvents.DetachPollingDone, EventName = nameof(LogEvents.DetachPollingDone), Level = LogLevel.Debug,
         Message = "Detach of {DeviceId} from VM {Vm} finished after polling qom-list {Polls} more times (on-demand monitor: no DEVICE_DELETED event)")]
     public static partial void DetachPollingDone(ILogger logger, string vm, string deviceId, int polls);

@@ -9,4 +9,5 @@ internal static partial class LogEvents
     public const int OnDemandReconcile = 4023;
     public const int DetachPollingDone = 4024;
     public const int OnDemandMonitorReached = 4025;
+    public const int DetachPolling = 4026;
 }

@@ -114,8 +114,11 @@ internal sealed partial class OnDemandMonitor
     /// that is not connected). After <see cref="VmMonitorOptions.DetachTimeout"/> it reports
     /// <see cref="DetachResult.Pending"/> and the next probe finishes the cleanup.
     /// </summary>
-    public async Task<DetachResult> DetachAsync(string id, CancellationToken cancellationToken)
+    public Task<DetachResult> DetachAsync(string id, CancellationToken cancellationToken) => DetachPollingAsync(id, cancellationToken);
+
+    private async Task<DetachResult> DetachPollingAsync(string id, CancellationToken cancellationToken)
     {
+        Log.DetachPolling(_logger, _name, id, s_detachPoll);
         DeviceDelResult requested = await WithSessionAsync((c, ct) => c.RequestUnplugAsync(id, ct), cancellationToken).ConfigureAwait(false);
         DateTime deadline = DateTime.UtcNow + _options.DetachTimeout;
         int polls = 0;

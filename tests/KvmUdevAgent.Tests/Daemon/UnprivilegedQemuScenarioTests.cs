@@ -21,15 +21,18 @@ public sealed class UnprivilegedQemuScenarioTests
     {
         await using DaemonEnvironment env = await DaemonEnvironment.CreateAsync(withQemu: false);
         int tcpPort = FreeTcpPort();
-        using QemuProcess vm = QemuProcess.Prepare(new QemuOptions
+        using QemuProcess vm = QemuProcess.Prepare(new QemuOptions { ExtraArguments = ["-runas", "nobody"] });
+        // A VM of its own: two VM entries on one QEMU would each reconcile away the other's devices.
+        using QemuProcess vmTcp = QemuProcess.Prepare(new QemuOptions
         {
+            Qmp = false,
             ExtraArguments = ["-runas", "nobody", "-qmp", "tcp:127.0.0.1:" + tcpPort + ",server=on,wait=off"],
         });
         await using LoopDevice disk = await LoopDevice.CreateAsync();
         await using LoopDevice other = await LoopDevice.CreateAsync();
         try
         {
-            await RunAsync(env, vm, tcpPort, disk, other);
+            await RunAsync(env, vm, vmTcp, tcpPort, disk, other);
         }
         finally
         {
@@ -42,7 +45,7 @@ public sealed class UnprivilegedQemuScenarioTests
         }
     }
 
-    private static async Task RunAsync(DaemonEnvironment env, QemuProcess vm, int tcpPort, LoopDevice disk, LoopDevice other)
+    private static async Task RunAsync(DaemonEnvironment env, QemuProcess vm, QemuProcess vmTcp, int tcpPort, LoopDevice disk, LoopDevice other)
     {
         // A drive as udev makes it on Debian: root:disk 0660, so a QEMU running as nobody may not open it.
         foreach (LoopDevice loop in (LoopDevice[])[disk, other])
@@ -58,9 +61,14 @@ public sealed class UnprivilegedQemuScenarioTests
             "  privtcp: { monitor: \"tcp:127.0.0.1:" + tcpPort + "\", connection: on-demand }\n");
         await env.StartDaemonAsync();
         // The tcp monitor must be reachable from the daemon's own network namespace.
-        vm.NetnsPid = env.Daemon!.Pid;
+        vmTcp.NetnsPid = env.Daemon!.Pid;
         await vm.LaunchAsync();
-        Assert.Contains(File.ReadLines("/proc/" + vm.Pid + "/status"), l => l.StartsWith("Uid:", StringComparison.Ordinal) && l.Split('\t')[2] == "65534");
+        await vmTcp.LaunchAsync();
+        foreach (QemuProcess qemu in (QemuProcess[])[vm, vmTcp])
+        {
+            Assert.Contains(File.ReadLines("/proc/" + qemu.Pid + "/status"), l => l.StartsWith("Uid:", StringComparison.Ordinal) && l.Split('\t')[2] == "65534");
+        }
+
         await env.Daemon.WaitForLogAsync("VM priv reconciled", TimeSpan.FromSeconds(20));
         await env.Daemon.WaitForLogAsync("VM privtcp reconciled", TimeSpan.FromSeconds(20));
 
@@ -79,6 +87,7 @@ public sealed class UnprivilegedQemuScenarioTests
         Assert.Equal(
             "QEMU may not open " + other.DevicePath + " itself (it does not run as root?), and a TCP or telnet monitor cannot carry a file descriptor (SCM_RIGHTS needs a unix socket): give the VM a QMP monitor on a unix socket (-qmp unix:/run/qemu/NAME.qmp,server=on,wait=off) for the agent, or set pass_fds: false if QEMU can open the device itself.",
             failed.Element("kua@32473")["error"]);
+        Assert.Empty(await DaemonEnvironment.AgentDevicesAsync(vmTcp));
         Assert.Equal([id], (await DaemonEnvironment.AgentDevicesAsync(vm)).Keys);
 
         // A paused QEMU 7.2 keeps a passed descriptor until the VM runs (design §7): let it run.
