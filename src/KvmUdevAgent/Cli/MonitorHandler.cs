@@ -1,6 +1,8 @@
 using System.Threading.Channels;
 using KvmUdevAgent.Core.Configuration;
+using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Events;
+using KvmUdevAgent.Core.Rules;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace KvmUdevAgent.Cli;
@@ -127,8 +129,32 @@ internal sealed class MonitorHandler(TextWriter output, TextWriter error)
 
         // Record and print the same line, so --json output and the record file agree to the byte.
         string? json = recorder?.Write(uevent);
-        await output.WriteAsync(options.Json ? (json ?? UeventRecordWriter.ToJson(uevent)) + "\n" : MonitorText.Format(uevent)).ConfigureAwait(false);
+        await output.WriteAsync(options.Json ? (json ?? UeventRecordWriter.ToJson(uevent)) + "\n" : MonitorText.Format(uevent, InterfacesFromSysfs(uevent, options.SysfsRoot))).ConfigureAwait(false);
         await output.FlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What the agent reads as the interfaces of a USB device that the kernel announced (udevd's events
+    /// carry ID_USB_INTERFACES themselves): the same view the daemon builds, so what is shown is what
+    /// an <c>interfaces</c> condition sees.
+    /// </summary>
+    private static string? InterfacesFromSysfs(Uevent uevent, string sysfsRoot)
+    {
+        if (uevent.Source is not (UeventSource.Kernel or UeventSource.Sysfs) || uevent.Subsystem != "usb" || uevent.DevType != "usb_device"
+            || uevent.Action is not (UeventAction.Add or UeventAction.Change))
+        {
+            return null;
+        }
+
+        DeviceIdentity identity = new DeviceViewFactory(sysfsRoot).Create(uevent).Identity;
+        string? from = PlanDevice.InterfaceSourceName(identity.InterfacesSource);
+        if (from is null && identity.InterfacesProblem is null)
+        {
+            return "interfaces: none found in sysfs";
+        }
+
+        return $"interfaces from {from}: [{string.Join(", ", identity.Interfaces)}]"
+            + (identity.InterfacesProblem is null ? string.Empty : $"; incomplete: {identity.InterfacesProblem}");
     }
 
     internal static string FormatCounts(IUeventSource source)
