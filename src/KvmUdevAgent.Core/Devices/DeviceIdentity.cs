@@ -61,7 +61,10 @@ public sealed record DeviceIdentity
         return InterfacesProblem is { } problem ? (list ?? "[]") + " (incomplete: " + problem + ")" : list;
     }
 
-    /// <summary>Value equality, with <see cref="Interfaces"/> compared element by element (ordinal).</summary>
+    /// <summary>
+    /// Value equality, with <see cref="Interfaces"/> compared element by element (ordinal); where the list
+    /// was read from (<see cref="InterfacesSource"/>) does not count, only what it says.
+    /// </summary>
     public bool Equals(DeviceIdentity? other) =>
         other is not null &&
         Vendor == other.Vendor && Product == other.Product &&
@@ -72,7 +75,6 @@ public sealed record DeviceIdentity
         string.Equals(PortPath, other.PortPath, StringComparison.Ordinal) &&
         string.Equals(UsbDevPath, other.UsbDevPath, StringComparison.Ordinal) &&
         Interfaces.AsSpan().SequenceEqual(other.Interfaces.AsSpan()) &&
-        InterfacesSource == other.InterfacesSource &&
         string.Equals(InterfacesProblem, other.InterfacesProblem, StringComparison.Ordinal) &&
         string.Equals(Kernel, other.Kernel, StringComparison.Ordinal) &&
         string.Equals(DevNode, other.DevNode, StringComparison.Ordinal) &&

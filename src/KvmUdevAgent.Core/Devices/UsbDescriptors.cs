@@ -111,12 +111,13 @@ internal static class UsbDescriptors
         int seen = 0;
         int configEnd = -1; // end of the configuration being walked; -1 between configurations
         int pos = DeviceDescriptorLength;
+        string? truncated = null; // a configuration cut short: its descriptors that are there still count
         while (pos < blob.Length)
         {
             int left = blob.Length - pos;
             if (left < 2)
             {
-                return Format($"1 stray byte at offset {pos}");
+                return truncated ?? Format($"1 stray byte at offset {pos}");
             }
 
             int length = blob[pos];
@@ -124,12 +125,12 @@ internal static class UsbDescriptors
             if (length < 3)
             {
                 // udev stops here too; the kernel would skip the rest of the configuration.
-                return Format($"descriptor at offset {pos} has bLength {length}");
+                return truncated ?? Format($"descriptor at offset {pos} has bLength {length}");
             }
 
             if (length > left)
             {
-                return Format($"descriptor at offset {pos} claims {length} bytes, only {left} left (truncated)");
+                return truncated ?? Format($"descriptor at offset {pos} claims {length} bytes, only {left} left (truncated)");
             }
 
             if (configEnd < 0)
@@ -154,8 +155,9 @@ internal static class UsbDescriptors
                 if (totalLength > left)
                 {
                     // Also what a device that sent less than it announced looks like: the kernel keeps the
-                    // bytes it got, and the header still says what the device claimed.
-                    return Format($"configuration {seen} at offset {pos} has wTotalLength {totalLength}, only {left} bytes left (truncated)");
+                    // bytes it got, and the header still says what the device claimed. Walk what is there.
+                    truncated = Format($"configuration {seen} at offset {pos} has wTotalLength {totalLength}, only {left} bytes left (truncated)");
+                    totalLength = left;
                 }
 
                 configEnd = pos + totalLength;
@@ -168,7 +170,7 @@ internal static class UsbDescriptors
             {
                 if (length < InterfaceDescriptorLength)
                 {
-                    return Format($"interface descriptor at offset {pos} is only {length} bytes");
+                    return truncated ?? Format($"interface descriptor at offset {pos} is only {length} bytes");
                 }
 
                 string entry = Entry(blob[pos + 5], blob[pos + 6], blob[pos + 7]);
@@ -185,9 +187,9 @@ internal static class UsbDescriptors
             }
         }
 
-        return seen < configurations
+        return truncated ?? (seen < configurations
             ? Format($"{seen} of the {configurations} configurations the device descriptor counts (truncated)")
-            : null;
+            : null);
     }
 
     private static string Entry(byte cls, byte subClass, byte protocol) =>

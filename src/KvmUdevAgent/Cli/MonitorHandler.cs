@@ -128,29 +128,32 @@ internal sealed class MonitorHandler(TextWriter output, TextWriter error)
         }
 
         // Record and print the same line, so --json output and the record file agree to the byte.
-        string? json = recorder?.Write(uevent);
-        await output.WriteAsync(options.Json ? (json ?? UeventRecordWriter.ToJson(uevent)) + "\n" : MonitorText.Format(uevent, InterfacesFromSysfs(uevent, options.SysfsRoot))).ConfigureAwait(false);
+        DeviceIdentity? identity = SysfsIdentity(uevent, options.SysfsRoot);
+        string? json = recorder?.Write(uevent, identity);
+        await output.WriteAsync(options.Json ? (json ?? UeventRecordWriter.ToJson(uevent, identity)) + "\n" : MonitorText.Format(uevent, DescribeInterfaces(identity))).ConfigureAwait(false);
         await output.FlushAsync().ConfigureAwait(false);
     }
 
     /// <summary>
-    /// What the agent reads as the interfaces of a USB device that the kernel announced (udevd's events
-    /// carry ID_USB_INTERFACES themselves): the same view the daemon builds, so what is shown is what
-    /// an <c>interfaces</c> condition sees.
+    /// For a USB device that the kernel announced (udevd's events carry ID_USB_INTERFACES themselves),
+    /// the view the daemon builds from sysfs, so what is shown is what an <c>interfaces</c> condition sees.
     /// </summary>
-    private static string? InterfacesFromSysfs(Uevent uevent, string sysfsRoot)
+    private static DeviceIdentity? SysfsIdentity(Uevent uevent, string sysfsRoot) =>
+        uevent.Source is UeventSource.Kernel or UeventSource.Sysfs && uevent.Subsystem == "usb" && uevent.DevType == "usb_device"
+            && uevent.Action is UeventAction.Add or UeventAction.Change
+            ? new DeviceViewFactory(sysfsRoot).Create(uevent).Identity
+            : null;
+
+    private static string? DescribeInterfaces(DeviceIdentity? identity)
     {
-        if (uevent.Source is not (UeventSource.Kernel or UeventSource.Sysfs) || uevent.Subsystem != "usb" || uevent.DevType != "usb_device"
-            || uevent.Action is not (UeventAction.Add or UeventAction.Change))
+        if (identity is null)
         {
             return null;
         }
 
-        DeviceIdentity identity = new DeviceViewFactory(sysfsRoot).Create(uevent).Identity;
-        string? from = PlanDevice.InterfaceSourceName(identity.InterfacesSource);
-        if (from is null && identity.InterfacesProblem is null)
+        if (PlanDevice.InterfaceSourceName(identity.InterfacesSource) is not { } from)
         {
-            return "interfaces: none found in sysfs";
+            return identity.InterfacesProblem is { } p ? $"interfaces: unknown: {p}" : "interfaces: none found in sysfs";
         }
 
         return $"interfaces from {from}: [{string.Join(", ", identity.Interfaces)}]"

@@ -141,7 +141,7 @@ public sealed class Issue16_InterfacesAtAddTests : IDisposable
         var drive = _fx.AddSeedFlashDrive();
         var props = _fx.UdevProperties(drive.UsbDevice)
             .Select(p => p.Key == "ID_USB_INTERFACES" ? new KeyValuePair<string, string>(p.Key, ":080650") : p);
-        var view = new DeviceViewFactory(_fx.Root).Create(Events.Uevent.Create(Events.UeventSource.Udev, props));
+        var view = new DeviceViewFactory(_fx.Root).Create(Core.Events.Uevent.Create(Core.Events.UeventSource.Udev, props));
 
         Assert.Equal(["08:06:50"], view.Identity.Interfaces.ToArray());
         Assert.NotNull(view.Identity.InterfacesProblem);
