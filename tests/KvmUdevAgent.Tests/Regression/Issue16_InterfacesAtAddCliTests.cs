@@ -76,8 +76,9 @@ public sealed class Issue16_InterfacesAtAddCliTests : IDisposable
     {
         SysfsFixture.Drive drive = SeedDriveAtAdd();
 
-        string text = await ReadMonitorLineAsync(["--source", "kernel", "--coldplug", "--sysfs-root", _sysfs.Root], "  (interfaces ");
-        string json = await ReadMonitorLineAsync(["--source", "kernel", "--coldplug", "--json", "--sysfs-root", _sysfs.Root], "\"usb_interfaces\"");
+        // The root hub and the hub above come first; the drive's own event is the one to read.
+        string text = await ReadMonitorLineAsync(["--source", "kernel", "--coldplug", "--sysfs-root", _sysfs.Root], " " + drive.UsbDevice.DevPath + " (usb)", "  (interfaces ");
+        string json = await ReadMonitorLineAsync(["--source", "kernel", "--coldplug", "--json", "--sysfs-root", _sysfs.Root], "\"" + drive.UsbDevice.DevPath + "\"", "\"usb_interfaces\"");
 
         Assert.Equal("  (interfaces from descriptors: [08:06:50])", text);
         using JsonDocument doc = JsonDocument.Parse(json);
@@ -86,7 +87,8 @@ public sealed class Issue16_InterfacesAtAddCliTests : IDisposable
         Assert.Contains(doc.RootElement.GetProperty("properties").EnumerateArray(), p => p.GetProperty("value").GetString() == drive.UsbDevice.DevPath);
     }
 
-    private static async Task<string> ReadMonitorLineAsync(string[] args, string token)
+    /// <summary>The first line holding <paramref name="token"/> from the line holding <paramref name="from"/> on.</summary>
+    private static async Task<string> ReadMonitorLineAsync(string[] args, string from, string token)
     {
         var info = new ProcessStartInfo(RepoPaths.AgentBinary) { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add("monitor");
@@ -99,9 +101,11 @@ public sealed class Issue16_InterfacesAtAddCliTests : IDisposable
         try
         {
             using var cts = new CancellationTokenSource(s_timeout);
+            bool found = false;
             while (await monitor.StandardOutput.ReadLineAsync(cts.Token) is { } line)
             {
-                if (line.Contains(token, StringComparison.Ordinal))
+                found |= line.Contains(from, StringComparison.Ordinal);
+                if (found && line.Contains(token, StringComparison.Ordinal))
                 {
                     return line;
                 }
