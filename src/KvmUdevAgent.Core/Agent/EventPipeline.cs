@@ -97,7 +97,11 @@ internal sealed partial class EventPipeline(
                     tracker.AwaitBind(uevent.DevPath);
                 }
 
-                AuditUnmatched(device);
+                if (uevent.Action != UeventAction.Bind)
+                {
+                    // A bind routed as the add of its device was already audited as unmatched at the add.
+                    AuditUnmatched(device);
+                }
                 if (uevent.Action == UeventAction.Remove && !dryRun)
                 {
                     // Nothing routes it now, but what was done for it when it came still needs undoing.

@@ -26,61 +26,56 @@ public sealed class UsbDescriptorsTests
     [Fact]
     public void Parse_Truncated_ReportsAndKeepsAPrefix()
     {
-        var layouts = DescriptorData.Names.Select(DescriptorData.Load).ToArray();
-        var gen = from layout in Gen.Int[0, layouts.Length - 1]
-                  from cut in Gen.Int[0, layouts[layout].Bytes.Length - 1]
+        var gen = from layout in Gen.Int[0, s_layouts.Length - 1]
+                  from cut in Gen.Int[0, s_layouts[layout].Bytes.Length - 1]
                   select (layout, cut);
 
         gen.Sample(t =>
         {
-            byte[] full = layouts[t.layout].Bytes;
+            byte[] full = s_layouts[t.layout].Bytes;
             UsbInterfaceList whole = UsbDescriptors.Parse(full);
             UsbInterfaceList cut = UsbDescriptors.Parse(full.AsSpan(0, t.cut));
             return cut.Problem is not null && whole.Interfaces.Take(cut.Interfaces.Length).SequenceEqual(cut.Interfaces);
         }, iter: 5_000);
     }
 
+    private static readonly (byte[] Bytes, string Expected)[] s_layouts = [.. DescriptorData.Names.Select(DescriptorData.Load)];
+
+    /// <summary>A copy of one real layout, and one of its descriptors after the device descriptor.</summary>
+    private static readonly Gen<(byte[] Blob, int Offset, int ConfigEnd)> s_anyDescriptor =
+        from layout in Gen.Int[0, s_layouts.Length - 1]
+        from which in Gen.Int[0, DescriptorData.Offsets(s_layouts[layout].Bytes).Count - 1]
+        let blob = (byte[])s_layouts[layout].Bytes.Clone()
+        let at = DescriptorData.Offsets(blob)[which]
+        select (blob, at.Offset, at.ConfigEnd);
+
     [Fact]
     public void Parse_ZeroOrTinyBLength_Reports()
     {
-        var layouts = DescriptorData.Names.Select(DescriptorData.Load).ToArray();
-        var gen = from layout in Gen.Int[0, layouts.Length - 1]
-                  from which in Gen.Int[0, DescriptorData.Offsets(layouts[layout].Bytes).Count - 1]
-                  from length in Gen.Byte[0, 2]
-                  select (layout, which, length);
-
-        gen.Sample(t =>
+        Gen.Select(s_anyDescriptor, Gen.Byte[0, 2]).Sample((d, length) =>
         {
-            byte[] blob = (byte[])layouts[t.layout].Bytes.Clone();
-            blob[DescriptorData.Offsets(blob)[t.which].Offset] = t.length;
-            return UsbDescriptors.Parse(blob).Problem is { } problem && problem.Contains($"has bLength {t.length}", StringComparison.Ordinal);
+            d.Blob[d.Offset] = length;
+            return UsbDescriptors.Parse(d.Blob).Problem is { } problem && problem.Contains($"has bLength {length}", StringComparison.Ordinal);
         }, iter: 2_000);
     }
 
     [Fact]
     public void Parse_BLengthPastItsConfigurationOrTheEnd_Reports()
     {
-        var layouts = DescriptorData.Names.Select(DescriptorData.Load).ToArray();
-        var gen = from layout in Gen.Int[0, layouts.Length - 1]
-                  from which in Gen.Int[0, DescriptorData.Offsets(layouts[layout].Bytes).Count - 1]
-                  from extra in Gen.Int[1, 255]
-                  select (layout, which, extra);
-
-        gen.Sample(t =>
+        Gen.Select(s_anyDescriptor, Gen.Int[1, 255]).Sample((d, extra) =>
         {
-            byte[] blob = (byte[])layouts[t.layout].Bytes.Clone();
-            var (offset, configEnd) = DescriptorData.Offsets(blob)[t.which];
+            var (blob, offset, configEnd) = d;
             bool isConfig = blob[offset + 1] == 0x02;
             if (isConfig)
             {
                 // A configuration that announces more than the file holds.
-                int total = blob.Length - offset + t.extra;
+                int total = blob.Length - offset + extra;
                 blob[offset + 2] = (byte)total;
                 blob[offset + 3] = (byte)(total >> 8);
             }
             else
             {
-                int length = configEnd - offset + t.extra;
+                int length = configEnd - offset + extra;
                 if (length > 255)
                 {
                     return true;
