@@ -7,8 +7,8 @@ namespace KvmUdevAgent.Core.Devices;
 /// Event hygiene per devpath (design §3). Kernels 4.14+ follow each <c>add</c> with a <c>bind</c>
 /// and precede each <c>remove</c> with an <c>unbind</c>; these do not route, so one plug yields one
 /// add. The exception is a device whose live add routed nothing while its driver was not bound yet:
-/// its <c>bind</c> is routed once as its add, the first event at which <c>driver</c> is known. A live <c>add</c> for a devpath already present is a duplicate and does not route either,
-/// but a coldplug (start or resync) <c>add</c> always does: after an overflow the device at that
+/// its <c>bind</c> is routed once as its add, the first event at which <c>driver</c> is known. A live
+/// <c>add</c> for a devpath already present is a duplicate and does not route either, but a coldplug (start or resync) <c>add</c> always does: after an overflow the device at that
 /// path may be another one, and everything downstream is idempotent. The identity seen at
 /// <c>add</c> is remembered so the <c>remove</c>, whose sysfs directory is gone and which carries
 /// few properties, can still be routed by vendor, product and serial. Thread-safe.

@@ -10,8 +10,8 @@ namespace KvmUdevAgent.Core.Devices;
 /// Builds the <see cref="DeviceView"/> the rules see from an event and the sysfs tree. Ids and
 /// lists come from the event's udev properties when present (ID_VENDOR_ID, ID_MODEL_ID,
 /// ID_USB_INTERFACES, ID_FS_*), else from sysfs (idVendor, idProduct, busnum, devnum, and the
-/// interface classes from <c>descriptors</c>, on the <c>usb_device</c> a block device sits on), else from the event's kernel properties (PRODUCT,
-/// BUSNUM, DEVNUM). Free-text strings (serial, manufacturer, product) are the raw sysfs values
+/// interface classes from <c>descriptors</c>, on the <c>usb_device</c> a block device sits on),
+/// else from the event's kernel properties (PRODUCT, BUSNUM, DEVNUM). Free-text strings (serial, manufacturer, product) are the raw sysfs values
 /// when sysfs is there, because udev's versions of them are mangled; udev's are the fallback. A <c>remove</c> never reads sysfs (its
 /// directory is gone): it gets the identity remembered at <c>add</c>, or what the event itself says.
 /// Device data is kept raw; an id that does not parse is left null; nothing here throws on bad data.

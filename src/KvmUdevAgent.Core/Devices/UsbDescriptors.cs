@@ -124,7 +124,7 @@ internal static class UsbDescriptors
             byte type = blob[pos + 1];
             if (length < 3)
             {
-                // udev stops here too; the kernel would skip the rest of the configuration.
+                // udev stops below 3 too; the kernel skips the rest of a configuration below 2.
                 return truncated ?? Format($"descriptor at offset {pos} has bLength {length}");
             }
 
