@@ -67,6 +67,9 @@ public sealed record VmConfig
 
     /// <summary>Monitor protocol; <see cref="MonitorProtocol.Auto"/> detects it from the greeting.</summary>
     public MonitorProtocol Protocol { get; init; } = MonitorProtocol.Auto;
+
+    /// <summary>What to do about a migration the agent did not start (<c>migration:</c>). Default <see cref="MigrationPolicy.Guard"/>.</summary>
+    public MigrationPolicy Migration { get; init; } = MigrationPolicy.Guard;
 }
 
 /// <summary>QEMU monitor protocol.</summary>

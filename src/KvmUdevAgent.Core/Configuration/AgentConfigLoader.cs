@@ -18,7 +18,7 @@ public static class AgentConfigLoader
     private static readonly string[] s_topKeys =
         ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit"];
 
-    private static readonly string[] s_vmKeys = ["monitor", "protocol"];
+    private static readonly string[] s_vmKeys = ["monitor", "protocol", "migration"];
     private static readonly string[] s_auditKeys = ["syslog", "facility", "app_name", "enterprise_id"];
 
     /// <summary>
@@ -199,6 +199,7 @@ public static class AgentConfigLoader
 
                 string? monitor = null;
                 MonitorProtocol protocol = MonitorProtocol.Auto;
+                MigrationPolicy migration = MigrationPolicy.Guard;
                 foreach (var (k, v) in vm.Children)
                 {
                     string vmKey = ((YamlScalarNode)k).Value ?? string.Empty;
@@ -228,6 +229,17 @@ public static class AgentConfigLoader
                             }
 
                             break;
+                        case "migration":
+                            if (Scalar(v) is { } m)
+                            {
+                                migration = ParseMigrationPolicy(m);
+                                if (migration == MigrationPolicy.Unknown)
+                                {
+                                    Error(v, "bad-value", $"VM '{name}': unknown migration policy '{m}'; expected one of: guard, allow");
+                                }
+                            }
+
+                            break;
                         default:
                             Error(k, "unknown-key", $"VM '{name}': {UnknownKey(vmKey, s_vmKeys)}");
                             break;
@@ -244,7 +256,7 @@ public static class AgentConfigLoader
                     continue;
                 }
 
-                builder[name] = new VmConfig { Name = name, Monitor = monitor, Protocol = protocol };
+                builder[name] = new VmConfig { Name = name, Monitor = monitor, Protocol = protocol, Migration = migration };
             }
 
             return builder.ToImmutable();
@@ -353,6 +365,13 @@ public static class AgentConfigLoader
         void Error(YamlNode node, string code, string message) =>
             diags.Add(new ConfigDiagnostic(fileName, (int)node.Start.Line, (int)node.Start.Column, true, code, message));
     }
+
+    private static MigrationPolicy ParseMigrationPolicy(string value) => value switch
+    {
+        "guard" => MigrationPolicy.Guard,
+        "allow" => MigrationPolicy.Allow,
+        _ => MigrationPolicy.Unknown,
+    };
 
     /// <summary>Syslog facility names accepted in <c>audit.facility</c>.</summary>
     internal static readonly string[] SyslogFacilities =

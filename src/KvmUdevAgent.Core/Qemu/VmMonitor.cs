@@ -32,7 +32,11 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
         ConfiguredProtocol = protocol;
         _options = options ?? new VmMonitorOptions();
         _logger = logger ?? NullLogger.Instance;
+        Gate = new VmAttachGate(name, RunCameBackHandlersAsync, _logger);
     }
+
+    /// <summary>Whether an attach into this VM is allowed now (migration, run state); every attach and reconcile asks it.</summary>
+    public VmAttachGate Gate { get; }
 
     public string Name { get; }
 
@@ -116,6 +120,7 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
             _current = commands;
             Interlocked.Increment(ref _connectCount);
             Log.MonitorConnected(_logger, Name, Endpoint, connection.Protocol, connection.Version);
+            await Gate.OnConnectedAsync(commands, cancellationToken).ConfigureAwait(false);
             await RunCameBackHandlersAsync(cancellationToken).ConfigureAwait(false);
             Volatile.Read(ref _connected).TrySetResult(commands);
             try
@@ -166,11 +171,28 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
 
     private MonitorCommands Current => _current ?? throw new MonitorDisconnectedException("The monitor of VM '" + Name + "' (" + Endpoint + ") is not connected.");
 
-    public Task<AttachResult> AttachUsbHostAsync(UsbHostDevice device, CancellationToken cancellationToken) => Current.AttachUsbHostAsync(device, cancellationToken);
+    /// <summary>The current connection's commands; throws <see cref="MonitorDisconnectedException"/> while disconnected.</summary>
+    internal MonitorCommands CurrentCommands => Current;
 
-    public Task<AttachResult> AttachBlockAsync(BlockAttachRequest request, CancellationToken cancellationToken) => Current.AttachBlockAsync(request, cancellationToken);
+    /// <summary>Why nothing may be attached into this VM now (<see cref="VmAttachGate"/>); null when it may.</summary>
+    public Task<string?> AttachRefusalAsync(CancellationToken cancellationToken) => Gate.RefusalAsync(Current, cancellationToken);
 
-    public Task<AttachResult> AttachAsync(AttachRequest request, CancellationToken cancellationToken) => Current.AttachAsync(request, cancellationToken);
+    public async Task<AttachResult> AttachUsbHostAsync(UsbHostDevice device, CancellationToken cancellationToken) =>
+        await (await GatedAsync(cancellationToken).ConfigureAwait(false)).AttachUsbHostAsync(device, cancellationToken).ConfigureAwait(false);
+
+    public async Task<AttachResult> AttachBlockAsync(BlockAttachRequest request, CancellationToken cancellationToken) =>
+        await (await GatedAsync(cancellationToken).ConfigureAwait(false)).AttachBlockAsync(request, cancellationToken).ConfigureAwait(false);
+
+    public async Task<AttachResult> AttachAsync(AttachRequest request, CancellationToken cancellationToken) =>
+        await (await GatedAsync(cancellationToken).ConfigureAwait(false)).AttachAsync(request, cancellationToken).ConfigureAwait(false);
+
+    private async Task<MonitorCommands> GatedAsync(CancellationToken cancellationToken)
+    {
+        MonitorCommands current = Current;
+        return await Gate.RefusalAsync(current, cancellationToken).ConfigureAwait(false) is { } refusal
+            ? throw new VmNotAttachableException(refusal)
+            : current;
+    }
 
     public Task<DetachResult> DetachAsync(string id, CancellationToken cancellationToken) => Current.DetachAsync(id, cancellationToken);
 

@@ -39,7 +39,9 @@ internal sealed class VmRegistry : IAsyncDisposable
                 continue;
             }
 
-            if (!monitors.TryAdd(vm.Name, new VmMonitor(vm.Name, endpoint, vm.Protocol, options, logger)))
+            var monitor = new VmMonitor(vm.Name, endpoint, vm.Protocol, options, logger);
+            monitor.Gate.Policy = vm.Migration;
+            if (!monitors.TryAdd(vm.Name, monitor))
             {
                 problems.Add("vm '" + vm.Name + "': defined twice");
             }

@@ -1,0 +1,263 @@
+using System.Text.Json;
+using KvmUdevAgent.Core.Qemu;
+using KvmUdevAgent.Core.Tests.Devices;
+using KvmUdevAgent.Core.Tests.Netns;
+using KvmUdevAgent.Core.Tests.Qemu;
+using KvmUdevAgent.Tests.Support;
+
+namespace KvmUdevAgent.Tests.Daemon;
+
+/// <summary>
+/// Issue 10: live migration that never loses the VM. Two real QEMUs on one host stand in for two
+/// hosts: a running source, and a destination started with <c>-incoming unix:…</c>. Every check
+/// reads QEMU's own answers (<c>query-status</c>, <c>query-migrate</c>, <c>qom-list</c>) over the
+/// test's own QMP socket of each QEMU, and the audit trail from a private rsyslogd.
+/// </summary>
+public sealed class MigrationScenarioTests
+{
+    private const string DriveRule = """
+        rules:
+          - name: drive-to-winxp
+            match: { subsystem: block, devtype: disk, attrs: { idVendor: "aaa1" } }
+            attach: { vm: winxp, as: usb-storage, read_only: true }
+        """;
+
+    private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Migrate_DriveAttachedBySourceDaemon_LeavesFirstAndDestinationDaemonAttachesItsOwnAfterResume()
+    {
+        string incoming = IncomingSocketPath();
+        await using DaemonEnvironment source = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false });
+        await using DaemonEnvironment destination = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming });
+        await using LoopDevice sourceDisk = await LoopDevice.CreateAsync();
+        await using LoopDevice destinationDisk = await LoopDevice.CreateAsync();
+        try
+        {
+            string sourceId = await StartWithDriveAsync(source, sourceDisk);
+
+            // The destination's own daemon routes its own drive to the arriving VM, and must wait.
+            destination.WriteRules("10-drive.yaml", DriveRule);
+            destination.WriteConfig();
+            await destination.StartDaemonAsync();
+            await destination.Daemon!.WaitForLogAsync("Reconcile of VM winxp deferred: VM 'winxp': its QEMU is in state 'inmigrate'", s_wait);
+            destination.InjectUdev(destination.PlugEvents(Drive(destination), destinationDisk.DevicePath));
+            var refused = await destination.Syslog.WaitForAsync(m => m.MsgId == "device.attach", 1, s_wait);
+            Assert.Equal("failure", refused[0].Element("kua@32473")["outcome"]);
+            Assert.Contains("'inmigrate'", refused[0].Element("kua@32473")["error"], StringComparison.Ordinal);
+            Assert.Empty(await DaemonEnvironment.AgentDevicesAsync(destination.Qemu!));
+            Assert.Equal("inmigrate", await RunStateAsync(destination.Qemu!));
+
+            var migrate = await CliAsync(source, "migrate", "winxp", "unix:" + incoming, "--json");
+            Assert.True(migrate.ExitCode == 0, migrate.ToString());
+            using (JsonDocument report = JsonDocument.Parse(migrate.Stdout))
+            {
+                Assert.Equal("completed", report.RootElement.GetProperty("status").GetString());
+                Assert.True(report.RootElement.GetProperty("succeeded").GetBoolean());
+                Assert.Equal([sourceId], report.RootElement.GetProperty("detached").EnumerateArray().Select(e => e.GetString()));
+            }
+
+            // QEMU's word: the source has sent its VM away, the destination runs it, and it holds its
+            // own drive (attached by its daemon after RESUME), not the source's.
+            Assert.Equal("postmigrate", await RunStateAsync(source.Qemu!));
+            Dictionary<string, string> arrived = await destination.WaitForDevicesAsync(d => d.Count == 1);
+            Assert.DoesNotContain(sourceId, arrived.Keys);
+            Assert.Equal("running", await RunStateAsync(destination.Qemu!));
+            Assert.Empty(await source.AgentDevicesAsync());
+
+            var audited = await source.Syslog.WaitForAsync(m => m.MsgId == "vm.migrate", 1, s_wait);
+            Assert.Equal("success", audited[0].Element("kua@32473")["outcome"]);
+            Assert.Equal("winxp", audited[0].Element("kua@32473")["target"]);
+        }
+        finally
+        {
+            await source.Daemon!.DisposeAsync();
+            await destination.Daemon!.DisposeAsync();
+            File.Delete(incoming);
+        }
+    }
+
+    [Fact]
+    public async Task Guard_MigrationStartedOnAnotherQmpSocket_IsCancelledAndTheDeviceStays()
+    {
+        string incoming = IncomingSocketPath();
+        await using DaemonEnvironment source = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false });
+        using QemuProcess destination = await QemuProcess.StartAsync(new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming });
+        await using LoopDevice disk = await LoopDevice.CreateAsync();
+        try
+        {
+            string id = await StartWithDriveAsync(source, disk);
+
+            // Another tool migrates the VM over its own monitor, as the seed did by hand.
+            await using (QmpConnection other = await DaemonEnvironment.ConnectCheckAsync(source.Qemu!))
+            {
+                await other.ExecuteAsync("migrate", w => w.WriteString("uri", "unix:" + incoming), CancellationToken.None);
+            }
+
+            Assert.Equal("cancelled", await WaitMigrationEndAsync(source.Qemu!));
+            Assert.Equal("running", await RunStateAsync(source.Qemu!));
+            Assert.Contains(id, (await source.AgentDevicesAsync()).Keys);
+
+            var guard = await source.Syslog.WaitForAsync(m => m.MsgId == "vm.migrate.guard", 1, s_wait);
+            Assert.Equal("success", guard[0].Element("kua@32473")["outcome"]);
+            Assert.Contains("kvm-udev-agent migrate winxp URI", guard[0].Element("kua.x@32473")["reason"], StringComparison.Ordinal);
+            await source.Daemon!.WaitForLogAsync("migrate it with 'kvm-udev-agent migrate winxp URI'", s_wait);
+        }
+        finally
+        {
+            await source.Daemon!.DisposeAsync();
+            File.Delete(incoming);
+        }
+    }
+
+    [Fact]
+    public async Task Guard_MigrationAllow_MigrationStartedElsewhereCompletes()
+    {
+        string incoming = IncomingSocketPath();
+        await using DaemonEnvironment source = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false });
+        using QemuProcess destination = await QemuProcess.StartAsync(new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming });
+        await using LoopDevice disk = await LoopDevice.CreateAsync();
+        try
+        {
+            await StartWithDriveAsync(source, disk, vmKeys: ", migration: allow");
+            await using (QmpConnection other = await DaemonEnvironment.ConnectCheckAsync(source.Qemu!))
+            {
+                await other.ExecuteAsync("migrate", w => w.WriteString("uri", "unix:" + incoming), CancellationToken.None);
+            }
+
+            Assert.Equal("completed", await WaitMigrationEndAsync(source.Qemu!));
+            Assert.Equal("postmigrate", await RunStateAsync(source.Qemu!));
+            Assert.DoesNotContain("vm.migrate.guard", source.Syslog.ReadAll().Select(m => m.MsgId));
+        }
+        finally
+        {
+            await source.Daemon!.DisposeAsync();
+            File.Delete(incoming);
+        }
+    }
+
+    [Fact]
+    public async Task Migrate_DestinationRefuses_ExitsNonZeroWithQemusErrorAndTheSourceRunsWithItsDevice()
+    {
+        await using DaemonEnvironment source = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false });
+        await using LoopDevice disk = await LoopDevice.CreateAsync();
+        try
+        {
+            string id = await StartWithDriveAsync(source, disk);
+            string nowhere = IncomingSocketPath();
+
+            var migrate = await CliAsync(source, "migrate", "winxp", "unix:" + nowhere);
+            Assert.True(migrate.ExitCode == 1, migrate.ToString());
+            Assert.StartsWith("kvm-udev-agent: migration of winxp to unix:" + nowhere + " failed: ", migrate.Stderr, StringComparison.Ordinal);
+            Assert.Contains("No such file or directory", migrate.Stderr, StringComparison.Ordinal);
+            Assert.Equal("running", await RunStateAsync(source.Qemu!));
+            await source.WaitForDevicesAsync(d => d.ContainsKey(id));
+
+            var audited = await source.Syslog.WaitForAsync(m => m.MsgId == "vm.migrate", 1, s_wait);
+            Assert.Equal("failure", audited[0].Element("kua@32473")["outcome"]);
+        }
+        finally
+        {
+            await source.Daemon!.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Migrate_BadInput_OneLineEachTheRightExitCodeAndNothingDetached()
+    {
+        string incoming = IncomingSocketPath();
+        await using DaemonEnvironment source = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false });
+        using QemuProcess destination = await QemuProcess.StartAsync(new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming });
+        await using LoopDevice disk = await LoopDevice.CreateAsync();
+        try
+        {
+            // 'allow', so that a migration started elsewhere runs on while the verb is asked for.
+            string id = await StartWithDriveAsync(source, disk, vmKeys: ", migration: allow");
+
+            await ExpectAsync(source, 66, "kvm-udev-agent: no VM named 'nosuch'; configured: winxp", "migrate", "nosuch", "unix:" + incoming);
+            await ExpectAsync(source, 64, "kvm-udev-agent: exec: destinations are refused (they run a shell command inside QEMU); expected tcp:HOST:PORT (e.g. tcp:192.0.2.7:4444) or unix:/path/to/socket", "migrate", "winxp", "exec:cat");
+            await ExpectAsync(source, 64, "kvm-udev-agent: 'tcp:host;reboot' is not tcp:HOST:PORT with a host name or address and a port 1-65535; expected tcp:HOST:PORT (e.g. tcp:192.0.2.7:4444) or unix:/path/to/socket", "migrate", "winxp", "tcp:host;reboot");
+            await ExpectAsync(source, 64, "kvm-udev-agent migrate: --timeout must be a number of seconds greater than 0, not 0 (try: --timeout 300)", "migrate", "winxp", "unix:" + incoming, "--timeout", "0");
+            var noDaemon = await ProcessRunner.RunAsync(RepoPaths.AgentBinary, ["migrate", "winxp", "unix:" + incoming, "--control-socket", Path.Combine(source.Work, "nothing.sock")]);
+            Assert.Equal(69, noDaemon.ExitCode);
+            Assert.Single(noDaemon.Stderr.TrimEnd().Split('\n'));
+            Assert.Contains("the daemon is not running", noDaemon.Stderr, StringComparison.Ordinal);
+
+            // Already migrating: another tool's migration, slowed down so that it is still running.
+            await using (QmpConnection other = await DaemonEnvironment.ConnectCheckAsync(source.Qemu!))
+            {
+                await other.ExecuteAsync("migrate-set-parameters", w => w.WriteNumber("max-bandwidth", 65536), CancellationToken.None);
+                await other.ExecuteAsync("migrate", w => w.WriteString("uri", "unix:" + incoming), CancellationToken.None);
+                var busy = await CliAsync(source, "migrate", "winxp", "unix:" + incoming);
+                Assert.True(busy.ExitCode == 75, busy.ToString());
+                Assert.Single(busy.Stderr.TrimEnd().Split('\n'));
+                Assert.StartsWith("kvm-udev-agent: VM 'winxp' is already migrating (QEMU: state 'running', migration '", busy.Stderr, StringComparison.Ordinal);
+                await other.ExecuteAsync("migrate_cancel", null, CancellationToken.None);
+            }
+
+            Assert.Equal("cancelled", await WaitMigrationEndAsync(source.Qemu!));
+            Assert.Contains(id, (await source.AgentDevicesAsync()).Keys);
+            Assert.Equal("running", await RunStateAsync(source.Qemu!));
+        }
+        finally
+        {
+            await source.Daemon!.DisposeAsync();
+            File.Delete(incoming);
+        }
+    }
+
+    /// <summary>Starts the daemon with <see cref="DriveRule"/>, plugs a drive backed by <paramref name="disk"/> and waits for it in QEMU; returns its id.</summary>
+    private static async Task<string> StartWithDriveAsync(DaemonEnvironment env, LoopDevice disk, string vmKeys = "")
+    {
+        env.WriteRules("10-drive.yaml", DriveRule);
+        env.WriteConfig(vmKeys: vmKeys);
+        await env.StartDaemonAsync();
+        await env.Daemon!.WaitForLogAsync("VM winxp reconciled", s_wait);
+        env.InjectUdev(env.PlugEvents(Drive(env), disk.DevicePath));
+        return (await env.WaitForDevicesAsync(d => d.Count == 1)).Keys.Single();
+    }
+
+    private static SysfsFixture.Drive Drive(DaemonEnvironment env) =>
+        env.Sysfs.UsbDevice(5, "1", "aaa1", "0001").Strings("Kua", "Stick", "MIG1").Interface(0x08, 0x06, 0x50, "usb-storage").ScsiDisk("sdk", sizeBytes: 8 << 20).Add();
+
+    private static async Task ExpectAsync(DaemonEnvironment env, int exitCode, string line, params string[] args)
+    {
+        var result = await CliAsync(env, args);
+        Assert.True(result.ExitCode == exitCode, result.ToString());
+        Assert.Equal(line + "\n", result.Stderr);
+        Assert.Single(await env.AgentDevicesAsync());
+    }
+
+    private static string IncomingSocketPath() => Path.Combine(Path.GetTempPath(), "kua-mig-" + Guid.NewGuid().ToString("N")[..12] + ".sock");
+
+    private static async Task<string> RunStateAsync(QemuProcess qemu)
+    {
+        await using QmpConnection qmp = await DaemonEnvironment.ConnectCheckAsync(qemu);
+        return (await qmp.ExecuteAsync("query-status", null, CancellationToken.None)).GetProperty("status").GetString()!;
+    }
+
+    /// <summary>Polls QEMU's <c>query-migrate</c> until the migration has ended; returns its status.</summary>
+    private static async Task<string> WaitMigrationEndAsync(QemuProcess qemu)
+    {
+        DateTime deadline = DateTime.UtcNow + s_wait;
+        while (true)
+        {
+            await using (QmpConnection qmp = await DaemonEnvironment.ConnectCheckAsync(qemu))
+            {
+                JsonElement info = await qmp.ExecuteAsync("query-migrate", null, CancellationToken.None);
+                string status = info.TryGetProperty("status", out JsonElement s) ? s.GetString()! : "none";
+                if (status is "completed" or "failed" or "cancelled")
+                {
+                    return status;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, "the migration never ended; last status " + status);
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private static Task<ProcessRunner.Result> CliAsync(DaemonEnvironment env, params string[] args) =>
+        ProcessRunner.RunAsync(RepoPaths.AgentBinary, [.. args, "--control-socket", env.ControlSocket]);
+}
