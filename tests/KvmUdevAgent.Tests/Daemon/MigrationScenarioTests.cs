@@ -206,6 +206,71 @@ public sealed class MigrationScenarioTests
         }
     }
 
+    [Fact]
+    public async Task Migrate_HmpMonitors_FollowedByPollingAndTheArrivingVmGetsItsDriveOnlyOnceRunning()
+    {
+        // The seed's setup: HMP monitors only. One daemon manages both ends, each VM with its own drive.
+        string incoming = IncomingSocketPath();
+        await using DaemonEnvironment env = await DaemonEnvironment.CreateAsync(withQemu: false);
+        using QemuProcess legacy = await QemuProcess.StartAsync(new QemuOptions { Qmp = false, HmpUnix = true, StartPaused = false });
+        using QemuProcess arrival = await QemuProcess.StartAsync(new QemuOptions { Qmp = false, HmpUnix = true, StartPaused = false, IncomingUnixSocket = incoming });
+        await using LoopDevice legacyDisk = await LoopDevice.CreateAsync();
+        await using LoopDevice arrivalDisk = await LoopDevice.CreateAsync();
+        try
+        {
+            env.WriteRules("10-drive.yaml", """
+                rules:
+                  - name: drive-to-legacy
+                    match: { subsystem: block, devtype: disk, attrs: { idVendor: "aaa1" } }
+                    attach: { vm: legacy, as: usb-storage, read_only: true }
+                  - name: drive-to-arrival
+                    match: { subsystem: block, devtype: disk, attrs: { idVendor: "aaa2" } }
+                    attach: { vm: arrival, as: usb-storage, read_only: true }
+                """);
+            env.WriteConfig(extraVms: "  legacy: { monitor: \"unix:" + legacy.HmpSocket + "\", protocol: hmp }\n  arrival: { monitor: \"unix:" + arrival.HmpSocket + "\", protocol: hmp }\n");
+            await env.StartDaemonAsync();
+            await env.Daemon!.WaitForLogAsync("VM legacy reconciled", s_wait);
+            await env.Daemon.WaitForLogAsync("Reconcile of VM arrival deferred: VM 'arrival': its QEMU is in state 'inmigrate'", s_wait);
+            var second = env.Sysfs.UsbDevice(5, "2", "aaa2", "0002").Strings("Kua", "Stick", "MIG2").Interface(0x08, 0x06, 0x50, "usb-storage").ScsiDisk("sdl", sizeBytes: 8 << 20).Add();
+            env.InjectUdev([.. env.PlugEvents(Drive(env), legacyDisk.DevicePath), .. env.PlugEvents(second, arrivalDisk.DevicePath)]);
+            string legacyId = (await WaitForAgentDevicesAsync(legacy, d => d.Count == 1)).Keys.Single();
+            await env.Syslog.WaitForAsync(m => m.MsgId == "device.attach" && m.Element("kua@32473")["target"] == "arrival" && m.Element("kua@32473")["outcome"] == "failure", 1, s_wait);
+            Assert.Empty(await DaemonEnvironment.AgentDevicesAsync(arrival));
+
+            var migrate = await CliAsync(env, "migrate", "legacy", "unix:" + incoming);
+            Assert.True(migrate.ExitCode == 0, migrate.ToString());
+            Assert.StartsWith("Migration: [100 %]  legacy migrated to unix:" + incoming + " in ", migrate.Stdout, StringComparison.Ordinal);
+            Assert.EndsWith("1 agent device(s) detached first: " + legacyId + "\n", migrate.Stdout, StringComparison.Ordinal);
+            await env.Daemon.WaitForLogAsync("VM legacy has an HMP monitor: following the migration by polling 'info migrate'", s_wait);
+
+            Assert.Equal("postmigrate", await RunStateAsync(legacy));
+            Dictionary<string, string> arrived = await WaitForAgentDevicesAsync(arrival, d => d.Count == 1);
+            Assert.DoesNotContain(legacyId, arrived.Keys);
+            Assert.Equal("running", await RunStateAsync(arrival));
+        }
+        finally
+        {
+            await env.Daemon!.DisposeAsync();
+            File.Delete(incoming);
+        }
+    }
+
+    private static async Task<Dictionary<string, string>> WaitForAgentDevicesAsync(QemuProcess qemu, Func<Dictionary<string, string>, bool> condition)
+    {
+        DateTime deadline = DateTime.UtcNow + s_wait;
+        while (true)
+        {
+            Dictionary<string, string> devices = await DaemonEnvironment.AgentDevicesAsync(qemu);
+            if (condition(devices))
+            {
+                return devices;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "QEMU's kua- devices never reached the expected state: [" + string.Join(", ", devices.Keys) + "]");
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Starts the daemon with <see cref="DriveRule"/>, plugs a drive backed by <paramref name="disk"/> and waits for it in QEMU; returns its id.</summary>
     private static async Task<string> StartWithDriveAsync(DaemonEnvironment env, LoopDevice disk, string vmKeys = "")
     {
