@@ -100,7 +100,7 @@ internal sealed class VmMigrator(VmRegistry vms, VmReconcileCoordinator reconcil
             }
 
             double detachMs = Stopwatch.GetElapsedTime(detachStart).TotalMilliseconds;
-            Log.MigrationStarting(logger, request.Vm, uri.Text, detached.Count, string.Join(", ", detached));
+            Log.MigrationStarting(logger, request.Vm, uri.Text, detached.Count, detached.Count == 0 ? "none" : string.Join(", ", detached));
             if (connection is HmpConnection)
             {
                 Log.MigrationPolling(logger, request.Vm, s_hmpPollInterval);
