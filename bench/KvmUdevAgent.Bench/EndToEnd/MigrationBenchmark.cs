@@ -9,7 +9,7 @@ namespace KvmUdevAgent.Bench.EndToEnd;
 /// <summary>
 /// Issue 10: what a migration through <c>kvm-udev-agent migrate</c> of a VM holding one agent drive
 /// costs beside a plain QEMU migration of the same VM without it. Each round, two running TCG VMs
-/// (<c>q35</c>, 128 MiB, idle SeaBIOS) migrate to fresh <c>-incoming unix:</c> destinations on this
+/// (<c>q35</c>, 128 MiB, SeaBIOS idle after 2 s) migrate to fresh <c>-incoming unix:</c> destinations on this
 /// host: the plain one by the harness's own QMP <c>migrate</c>, timed to the <c>MIGRATION</c>
 /// <c>completed</c> event; the agent's (a loop device attached read-only as <c>usb-storage</c> by the
 /// daemon) by the CLI, timed from process start to exit, with the daemon's own split
@@ -18,6 +18,8 @@ namespace KvmUdevAgent.Bench.EndToEnd;
 /// </summary>
 internal static class MigrationBenchmark
 {
+    private static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(2);
+
     public static async Task RunAsync(string agentBinary, int rounds, Report report)
     {
         Console.WriteLine($"== migration: {rounds} rounds each, plain QEMU migrate / kvm-udev-agent migrate with one drive, load {ProcStatus.LoadAverage()}");
@@ -74,6 +76,9 @@ internal static class MigrationBenchmark
         using QemuProcess destination = await QemuProcess.StartAsync(new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming });
         try
         {
+            // Let SeaBIOS finish, as the agent's source has by the time its drive is attached: a
+            // guest still writing to its RAM makes the migration send more.
+            await Task.Delay(SettleTime);
             await using HarnessQmp qmp = await HarnessQmp.ConnectAsync(source);
             await MigrationCommands.EnableCapabilitiesAsync(qmp.Connection, [MigrationCommands.EventsCapability], CancellationToken.None);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -107,6 +112,7 @@ internal static class MigrationBenchmark
             }
         }
 
+        await Task.Delay(SettleTime);
         string incoming = IncomingPath();
         using QemuProcess destination = await QemuProcess.StartAsync(new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming });
         try

@@ -95,35 +95,31 @@ public sealed partial class ControlServer
         }
     }
 
-    private async Task WriteAsync(NetworkStream stream, JsonElement id, ControlResult result, CancellationToken stopping)
+    private Task WriteAsync(NetworkStream stream, JsonElement id, ControlResult result, CancellationToken stopping)
     {
         ArrayBufferWriter<byte> buffer = new(256);
         ControlWire.WriteResponse(buffer, id, result);
-        using CancellationTokenSource timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        timeout.CancelAfter(_options.WriteTimeout);
-        try
-        {
-            await stream.WriteAsync(buffer.WrittenMemory, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException ex) when (!stopping.IsCancellationRequested)
-        {
-            throw new IOException("the client does not read its answer", ex);
-        }
+        return WriteLineAsync(stream, buffer, "answer", stopping);
     }
 
     private async ValueTask WriteProgressAsync(NetworkStream stream, JsonElement id, JsonElement progress, CancellationToken stopping)
     {
         ArrayBufferWriter<byte> buffer = new(256);
         ControlWire.WriteProgress(buffer, id, progress);
+        await WriteLineAsync(stream, buffer, "progress", stopping).ConfigureAwait(false);
+    }
+
+    private async Task WriteLineAsync(NetworkStream stream, ArrayBufferWriter<byte> line, string what, CancellationToken stopping)
+    {
         using CancellationTokenSource timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         timeout.CancelAfter(_options.WriteTimeout);
         try
         {
-            await stream.WriteAsync(buffer.WrittenMemory, timeout.Token).ConfigureAwait(false);
+            await stream.WriteAsync(line.WrittenMemory, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (!stopping.IsCancellationRequested)
         {
-            throw new IOException("the client does not read its progress", ex);
+            throw new IOException("the client does not read its " + what, ex);
         }
     }
 

@@ -22,135 +22,87 @@ internal static class MigrationCommands
     /// <summary>The VM's run state and migration status (two commands).</summary>
     public static async Task<VmRunState> QueryRunStateAsync(IMonitorConnection connection, CancellationToken cancellationToken)
     {
-        switch (connection)
-        {
-            case QmpConnection qmp:
-                {
-                    JsonElement status = await qmp.ExecuteAsync(QueryStatus, null, cancellationToken).ConfigureAwait(false);
-                    string runState = status.TryGetProperty("status", out JsonElement s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "unknown";
-                    MigrationProgress progress = await QueryProgressAsync(connection, cancellationToken).ConfigureAwait(false);
-                    return new VmRunState(runState, progress.Status);
-                }
-
-            case HmpConnection hmp:
-                {
-                    IReadOnlyList<string> lines = await hmp.ExecuteAsync(new HmpLine(QmpCommands.HmpInfo).Word("status"), cancellationToken).ConfigureAwait(false);
-                    MigrationProgress progress = await QueryProgressAsync(connection, cancellationToken).ConfigureAwait(false);
-                    return new VmRunState(HmpMigrationText.ParseRunState(lines), progress.Status);
-                }
-
-            default:
-                throw new NotSupportedException("Unknown monitor connection type.");
-        }
+        string runState = await On(connection,
+            async qmp => (await qmp.ExecuteAsync(QueryStatus, null, cancellationToken).ConfigureAwait(false)) is var status && status.TryGetProperty("status", out JsonElement s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "unknown",
+            async hmp => HmpMigrationText.ParseRunState(await hmp.ExecuteAsync(new HmpLine(QmpCommands.HmpInfo).Word("status"), cancellationToken).ConfigureAwait(false))).ConfigureAwait(false);
+        MigrationProgress progress = await QueryProgressAsync(connection, cancellationToken).ConfigureAwait(false);
+        return new VmRunState(runState, progress.Status);
     }
 
     /// <summary><c>migrate-set-capabilities</c> (HMP: <c>migrate_set_capability</c> per capability), each set to true.</summary>
-    public static async Task EnableCapabilitiesAsync(IMonitorConnection connection, IReadOnlyList<string> capabilities, CancellationToken cancellationToken)
-    {
-        switch (connection)
-        {
-            case QmpConnection qmp:
-                await qmp.ExecuteAsync(SetCapabilities, w =>
-                {
-                    w.WriteStartArray("capabilities");
-                    foreach (string capability in capabilities)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("capability", capability);
-                        w.WriteBoolean("state", true);
-                        w.WriteEndObject();
-                    }
-
-                    w.WriteEndArray();
-                }, cancellationToken).ConfigureAwait(false);
-                break;
-            case HmpConnection hmp:
+    public static Task EnableCapabilitiesAsync(IMonitorConnection connection, IReadOnlyList<string> capabilities, CancellationToken cancellationToken) =>
+        On(connection,
+            async qmp => await qmp.ExecuteAsync(SetCapabilities, w =>
+            {
+                w.WriteStartArray("capabilities");
                 foreach (string capability in capabilities)
                 {
-                    HmpMigrationText.ThrowIfError(await hmp.ExecuteAsync(new HmpLine("migrate_set_capability").Word(capability).Word("on"), cancellationToken).ConfigureAwait(false), "migrate_set_capability");
+                    w.WriteStartObject();
+                    w.WriteString("capability", capability);
+                    w.WriteBoolean("state", true);
+                    w.WriteEndObject();
                 }
 
-                break;
-            default:
-                throw new NotSupportedException("Unknown monitor connection type.");
-        }
-    }
+                w.WriteEndArray();
+            }, cancellationToken).ConfigureAwait(false),
+            async hmp =>
+            {
+                foreach (string capability in capabilities)
+                {
+                    await RunHmpAsync(hmp, new HmpLine("migrate_set_capability").Word(capability).Word("on"), cancellationToken).ConfigureAwait(false);
+                }
+            });
 
     /// <summary>Starts the migration (HMP: <c>migrate -d</c>, detached, so the monitor answers at once).</summary>
-    public static async Task StartAsync(IMonitorConnection connection, MigrationUri uri, CancellationToken cancellationToken)
-    {
-        switch (connection)
-        {
-            case QmpConnection qmp:
-                await qmp.ExecuteAsync(Migrate, w => w.WriteString("uri", uri.Text), cancellationToken).ConfigureAwait(false);
-                break;
-            case HmpConnection hmp:
-                HmpMigrationText.ThrowIfError(await hmp.ExecuteAsync(new HmpLine(Migrate).Flag('d').Word(uri), cancellationToken).ConfigureAwait(false), Migrate);
-                break;
-            default:
-                throw new NotSupportedException("Unknown monitor connection type.");
-        }
-    }
+    public static Task StartAsync(IMonitorConnection connection, MigrationUri uri, CancellationToken cancellationToken) =>
+        On(connection,
+            qmp => qmp.ExecuteAsync(Migrate, w => w.WriteString("uri", uri.Text), cancellationToken),
+            hmp => RunHmpAsync(hmp, new HmpLine(Migrate).Flag('d').Word(uri), cancellationToken));
 
-    public static async Task CancelAsync(IMonitorConnection connection, CancellationToken cancellationToken)
-    {
-        switch (connection)
-        {
-            case QmpConnection qmp:
-                await qmp.ExecuteAsync(MigrateCancel, null, cancellationToken).ConfigureAwait(false);
-                break;
-            case HmpConnection hmp:
-                HmpMigrationText.ThrowIfError(await hmp.ExecuteAsync(new HmpLine(MigrateCancel), cancellationToken).ConfigureAwait(false), MigrateCancel);
-                break;
-            default:
-                throw new NotSupportedException("Unknown monitor connection type.");
-        }
-    }
+    public static Task CancelAsync(IMonitorConnection connection, CancellationToken cancellationToken) =>
+        On(connection, qmp => qmp.ExecuteAsync(MigrateCancel, null, cancellationToken), hmp => RunHmpAsync(hmp, new HmpLine(MigrateCancel), cancellationToken));
 
     /// <summary>Resumes a paused VM.</summary>
-    public static async Task ContinueAsync(IMonitorConnection connection, CancellationToken cancellationToken)
-    {
-        switch (connection)
-        {
-            case QmpConnection qmp:
-                await qmp.ExecuteAsync(Cont, null, cancellationToken).ConfigureAwait(false);
-                break;
-            case HmpConnection hmp:
-                HmpMigrationText.ThrowIfError(await hmp.ExecuteAsync(new HmpLine(Cont), cancellationToken).ConfigureAwait(false), Cont);
-                break;
-            default:
-                throw new NotSupportedException("Unknown monitor connection type.");
-        }
-    }
+    public static Task ContinueAsync(IMonitorConnection connection, CancellationToken cancellationToken) =>
+        On(connection, qmp => qmp.ExecuteAsync(Cont, null, cancellationToken), hmp => RunHmpAsync(hmp, new HmpLine(Cont), cancellationToken));
 
     /// <summary>The migration's status and RAM counters (<c>query-migrate</c> / <c>info migrate</c>).</summary>
-    public static async Task<MigrationProgress> QueryProgressAsync(IMonitorConnection connection, CancellationToken cancellationToken)
-    {
-        switch (connection)
-        {
-            case QmpConnection qmp:
+    public static Task<MigrationProgress> QueryProgressAsync(IMonitorConnection connection, CancellationToken cancellationToken) =>
+        On(connection,
+            async qmp =>
+            {
+                JsonElement info = await qmp.ExecuteAsync(QueryMigrate, null, cancellationToken).ConfigureAwait(false);
+                var progress = new MigrationProgress
                 {
-                    JsonElement info = await qmp.ExecuteAsync(QueryMigrate, null, cancellationToken).ConfigureAwait(false);
-                    string status = info.TryGetProperty("status", out JsonElement s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : MigrationStatuses.None;
-                    var progress = new MigrationProgress
-                    {
-                        Status = status,
-                        TotalTimeMs = Number(info, "total-time"),
-                        Error = info.TryGetProperty("error-desc", out JsonElement e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null,
-                    };
-                    if (info.TryGetProperty("ram", out JsonElement ram) && ram.ValueKind == JsonValueKind.Object)
-                    {
-                        progress = progress with { TotalBytes = Number(ram, "total"), TransferredBytes = Number(ram, "transferred"), RemainingBytes = Number(ram, "remaining") };
-                    }
+                    Status = info.TryGetProperty("status", out JsonElement s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : MigrationStatuses.None,
+                    TotalTimeMs = Number(info, "total-time"),
+                    Error = info.TryGetProperty("error-desc", out JsonElement e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null,
+                };
+                return info.TryGetProperty("ram", out JsonElement ram) && ram.ValueKind == JsonValueKind.Object
+                    ? progress with { TotalBytes = Number(ram, "total"), TransferredBytes = Number(ram, "transferred"), RemainingBytes = Number(ram, "remaining") }
+                    : progress;
+            },
+            async hmp => HmpMigrationText.ParseInfoMigrate(await hmp.ExecuteAsync(new HmpLine(QmpCommands.HmpInfo).Word("migrate"), cancellationToken).ConfigureAwait(false)));
 
-                    return progress;
-                }
+    private static Task<T> On<T>(IMonitorConnection connection, Func<QmpConnection, Task<T>> qmp, Func<HmpConnection, Task<T>> hmp) => connection switch
+    {
+        QmpConnection q => qmp(q),
+        HmpConnection h => hmp(h),
+        _ => throw new NotSupportedException("Unknown monitor connection type."),
+    };
 
-            case HmpConnection hmp:
-                return HmpMigrationText.ParseInfoMigrate(await hmp.ExecuteAsync(new HmpLine(QmpCommands.HmpInfo).Word("migrate"), cancellationToken).ConfigureAwait(false));
-            default:
-                throw new NotSupportedException("Unknown monitor connection type.");
-        }
+    private static Task On(IMonitorConnection connection, Func<QmpConnection, Task> qmp, Func<HmpConnection, Task> hmp) => connection switch
+    {
+        QmpConnection q => qmp(q),
+        HmpConnection h => hmp(h),
+        _ => throw new NotSupportedException("Unknown monitor connection type."),
+    };
+
+    /// <summary>Runs an HMP command whose only output is an error, if any.</summary>
+    private static async Task RunHmpAsync(HmpConnection hmp, HmpLine line, CancellationToken cancellationToken)
+    {
+        string command = line.ToString().Split(' ')[0];
+        HmpMigrationText.ThrowIfError(await hmp.ExecuteAsync(line, cancellationToken).ConfigureAwait(false), command);
     }
 
     private static long Number(JsonElement parent, string name) =>
