@@ -18,7 +18,7 @@ namespace KvmUdevAgent.Bench.EndToEnd;
 /// </summary>
 internal static class MigrationBenchmark
 {
-    private static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_settleTime = TimeSpan.FromSeconds(2);
 
     public static async Task RunAsync(string agentBinary, int rounds, Report report)
     {
@@ -78,7 +78,7 @@ internal static class MigrationBenchmark
         {
             // Let SeaBIOS finish, as the agent's source has by the time its drive is attached: a
             // guest still writing to its RAM makes the migration send more.
-            await Task.Delay(SettleTime);
+            await Task.Delay(s_settleTime);
             await using HarnessQmp qmp = await HarnessQmp.ConnectAsync(source);
             await MigrationCommands.EnableCapabilitiesAsync(qmp.Connection, [MigrationCommands.EventsCapability], CancellationToken.None);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -112,7 +112,7 @@ internal static class MigrationBenchmark
             }
         }
 
-        await Task.Delay(SettleTime);
+        await Task.Delay(s_settleTime);
         string incoming = IncomingPath();
         using QemuProcess destination = await QemuProcess.StartAsync(new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming });
         try
