@@ -14,34 +14,14 @@ internal sealed partial class VmAttachGate
         {
             await foreach (QmpEvent e in qmp.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                switch (e.Name)
+                try
                 {
-                    case MigrationStatuses.MigrationEvent:
-                        {
-                            string status = StatusOf(e);
-                            UpdateMigration(commands, status);
-                            if (MigrationStatuses.IsUnderWay(status))
-                            {
-                                // Act on setup: a small VM migrates in 90-250 ms, so a guard that
-                                // polls, or waits for 'active', loses (design §7).
-                                if (!guardedThisMigration && Policy == MigrationPolicy.Guard && !IsHeld)
-                                {
-                                    guardedThisMigration = await GuardAsync(qmp, status, cancellationToken).ConfigureAwait(false);
-                                }
-                            }
-                            else if (MigrationStatuses.IsFinal(status))
-                            {
-                                guardedThisMigration = false;
-                                await RefreshAsync(commands, cancellationToken).ConfigureAwait(false);
-                            }
-
-                            break;
-                        }
-
-                    case MigrationStatuses.ResumeEvent:
-                    case MigrationStatuses.StopEvent:
-                        await RefreshAsync(commands, cancellationToken).ConfigureAwait(false);
-                        break;
+                    guardedThisMigration = await HandleAsync(commands, qmp, e, guardedThisMigration, cancellationToken).ConfigureAwait(false);
+                }
+                catch (QmpException failure)
+                {
+                    // One command refused (QEMU busy migrating): the next event asks again.
+                    Log.GateQueryFailed(_logger, _vm, "handling " + e.Name, failure);
                 }
             }
         }
@@ -53,6 +33,42 @@ internal sealed partial class VmAttachGate
             // The connection went away; the next one starts its own loop.
             Log.GateQueryFailed(_logger, _vm, "following QEMU's events", e);
         }
+    }
+
+    /// <summary>One event; returns whether the guard has acted on the current migration.</summary>
+    private async Task<bool> HandleAsync(MonitorCommands commands, QmpConnection qmp, QmpEvent e, bool guardedThisMigration, CancellationToken cancellationToken)
+    {
+        switch (e.Name)
+        {
+            case MigrationStatuses.MigrationEvent:
+                {
+                    string status = StatusOf(e);
+                    UpdateMigration(commands, status);
+                    if (MigrationStatuses.IsUnderWay(status))
+                    {
+                        // Act on setup: a small VM migrates in 90-250 ms, so a guard that
+                        // polls, or waits for 'active', loses (design §7).
+                        if (!guardedThisMigration && Policy == MigrationPolicy.Guard && !IsHeld)
+                        {
+                            guardedThisMigration = await GuardAsync(qmp, status, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                    else if (MigrationStatuses.IsFinal(status))
+                    {
+                        guardedThisMigration = false;
+                        await RefreshAsync(commands, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    break;
+                }
+
+            case MigrationStatuses.ResumeEvent:
+            case MigrationStatuses.StopEvent:
+                await RefreshAsync(commands, cancellationToken).ConfigureAwait(false);
+                break;
+        }
+
+        return guardedThisMigration;
     }
 
     private static string StatusOf(QmpEvent e) =>

@@ -72,11 +72,13 @@ internal sealed partial class VmAttachGate
         }
     }
 
+    /// <summary>Ends the hold. The cached run state is dropped: the next question asks QEMU, which may not have sent its events yet.</summary>
     public void Release()
     {
         lock (_lock)
         {
             _heldBy = null;
+            _stateOf = null;
         }
     }
 

@@ -163,6 +163,45 @@ public sealed class MigrationScenarioTests
     }
 
     [Fact]
+    public async Task Migrate_DestinationKilledMidWay_ExitsNonZeroAndTheSourceRunsWithItsDevice()
+    {
+        string incoming = IncomingSocketPath();
+        await using DaemonEnvironment source = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false });
+        using QemuProcess destination = await QemuProcess.StartAsync(new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming });
+        await using LoopDevice disk = await LoopDevice.CreateAsync();
+        try
+        {
+            string id = await StartWithDriveAsync(source, disk);
+            // Held to 64 kB/s, so that the destination can be killed while the migration runs.
+            await using (QmpConnection other = await DaemonEnvironment.ConnectCheckAsync(source.Qemu!))
+            {
+                await other.ExecuteAsync("migrate-set-parameters", w => w.WriteNumber("max-bandwidth", 65536), CancellationToken.None);
+            }
+
+            Task<ProcessRunner.Result> migrate = CliAsync(source, "migrate", "winxp", "unix:" + incoming, "--json");
+            await WaitMigrationAsync(source.Qemu!, status => status == "active");
+            destination.Kill();
+            var result = await migrate;
+
+            Assert.True(result.ExitCode == 1, result.ToString());
+            using (JsonDocument report = JsonDocument.Parse(result.Stdout))
+            {
+                Assert.Equal("failed", report.RootElement.GetProperty("status").GetString());
+                Assert.False(string.IsNullOrEmpty(report.RootElement.GetProperty("error").GetString()), result.Stdout);
+            }
+
+            Assert.StartsWith("kvm-udev-agent: migration of winxp to unix:" + incoming + " failed: ", result.Stderr, StringComparison.Ordinal);
+            Assert.Equal("running", await RunStateAsync(source.Qemu!));
+            await source.WaitForDevicesAsync(d => d.ContainsKey(id));
+        }
+        finally
+        {
+            await source.Daemon!.DisposeAsync();
+            File.Delete(incoming);
+        }
+    }
+
+    [Fact]
     public async Task Migrate_BadInput_OneLineEachTheRightExitCodeAndNothingDetached()
     {
         string incoming = IncomingSocketPath();
@@ -302,7 +341,10 @@ public sealed class MigrationScenarioTests
     }
 
     /// <summary>Polls QEMU's <c>query-migrate</c> until the migration has ended; returns its status.</summary>
-    private static async Task<string> WaitMigrationEndAsync(QemuProcess qemu)
+    private static Task<string> WaitMigrationEndAsync(QemuProcess qemu) => WaitMigrationAsync(qemu, status => status is "completed" or "failed" or "cancelled");
+
+    /// <summary>Polls QEMU's <c>query-migrate</c> until its status satisfies <paramref name="done"/>; returns it.</summary>
+    private static async Task<string> WaitMigrationAsync(QemuProcess qemu, Func<string, bool> done)
     {
         DateTime deadline = DateTime.UtcNow + s_wait;
         while (true)
@@ -311,12 +353,12 @@ public sealed class MigrationScenarioTests
             {
                 JsonElement info = await qmp.ExecuteAsync("query-migrate", null, CancellationToken.None);
                 string status = info.TryGetProperty("status", out JsonElement s) ? s.GetString()! : "none";
-                if (status is "completed" or "failed" or "cancelled")
+                if (done(status))
                 {
                     return status;
                 }
 
-                Assert.True(DateTime.UtcNow < deadline, "the migration never ended; last status " + status);
+                Assert.True(DateTime.UtcNow < deadline, "the migration never reached the expected status; last status " + status);
             }
 
             await Task.Delay(50);
