@@ -80,169 +80,122 @@ public sealed class MigrationScenarioTests
     [Fact]
     public async Task Guard_MigrationStartedOnAnotherQmpSocket_IsCancelledAndTheDeviceStays()
     {
-        string incoming = IncomingSocketPath();
-        await using DaemonEnvironment source = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false });
-        using QemuProcess destination = await QemuProcess.StartAsync(new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming });
-        await using LoopDevice disk = await LoopDevice.CreateAsync();
-        try
+        await using MigrationRig rig = await MigrationRig.CreateAsync(withDestination: true);
+        (DaemonEnvironment source, QemuProcess destination, LoopDevice disk, string incoming) = (rig.Source, rig.Destination!, rig.Disk, rig.Incoming);
+        string id = await StartWithDriveAsync(source, disk);
+
+        // Another tool migrates the VM over its own monitor, as the seed did by hand.
+        await using (QmpConnection other = await DaemonEnvironment.ConnectCheckAsync(source.Qemu!))
         {
-            string id = await StartWithDriveAsync(source, disk);
-
-            // Another tool migrates the VM over its own monitor, as the seed did by hand.
-            await using (QmpConnection other = await DaemonEnvironment.ConnectCheckAsync(source.Qemu!))
-            {
-                await other.ExecuteAsync("migrate", w => w.WriteString("uri", "unix:" + incoming), CancellationToken.None);
-            }
-
-            Assert.Equal("cancelled", await WaitMigrationEndAsync(source.Qemu!));
-            Assert.Equal("running", await RunStateAsync(source.Qemu!));
-            Assert.Contains(id, (await source.AgentDevicesAsync()).Keys);
-
-            var guard = await source.Syslog.WaitForAsync(m => m.MsgId == "vm.migrate.guard", 1, s_wait);
-            Assert.Equal("success", guard[0].Element("kua@32473")["outcome"]);
-            Assert.Contains("kvm-udev-agent migrate winxp URI", guard[0].Element("kua.x@32473")["reason"], StringComparison.Ordinal);
-            await source.Daemon!.WaitForLogAsync("migrate it with 'kvm-udev-agent migrate winxp URI'", s_wait);
+            await other.ExecuteAsync("migrate", w => w.WriteString("uri", "unix:" + incoming), CancellationToken.None);
         }
-        finally
-        {
-            await source.Daemon!.DisposeAsync();
-            File.Delete(incoming);
-        }
+
+        Assert.Equal("cancelled", await WaitMigrationEndAsync(source.Qemu!));
+        Assert.Equal("running", await RunStateAsync(source.Qemu!));
+        Assert.Contains(id, (await source.AgentDevicesAsync()).Keys);
+
+        var guard = await source.Syslog.WaitForAsync(m => m.MsgId == "vm.migrate.guard", 1, s_wait);
+        Assert.Equal("success", guard[0].Element("kua@32473")["outcome"]);
+        Assert.Contains("kvm-udev-agent migrate winxp URI", guard[0].Element("kua.x@32473")["reason"], StringComparison.Ordinal);
+        await source.Daemon!.WaitForLogAsync("migrate it with 'kvm-udev-agent migrate winxp URI'", s_wait);
     }
 
     [Fact]
     public async Task Guard_MigrationAllow_MigrationStartedElsewhereCompletes()
     {
-        string incoming = IncomingSocketPath();
-        await using DaemonEnvironment source = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false });
-        using QemuProcess destination = await QemuProcess.StartAsync(new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming });
-        await using LoopDevice disk = await LoopDevice.CreateAsync();
-        try
+        await using MigrationRig rig = await MigrationRig.CreateAsync(withDestination: true);
+        (DaemonEnvironment source, QemuProcess destination, LoopDevice disk, string incoming) = (rig.Source, rig.Destination!, rig.Disk, rig.Incoming);
+        await StartWithDriveAsync(source, disk, vmKeys: ", migration: allow");
+        await using (QmpConnection other = await DaemonEnvironment.ConnectCheckAsync(source.Qemu!))
         {
-            await StartWithDriveAsync(source, disk, vmKeys: ", migration: allow");
-            await using (QmpConnection other = await DaemonEnvironment.ConnectCheckAsync(source.Qemu!))
-            {
-                await other.ExecuteAsync("migrate", w => w.WriteString("uri", "unix:" + incoming), CancellationToken.None);
-            }
+            await other.ExecuteAsync("migrate", w => w.WriteString("uri", "unix:" + incoming), CancellationToken.None);
+        }
 
-            Assert.Equal("completed", await WaitMigrationEndAsync(source.Qemu!));
-            Assert.Equal("postmigrate", await RunStateAsync(source.Qemu!));
-            Assert.DoesNotContain("vm.migrate.guard", source.Syslog.ReadAll().Select(m => m.MsgId));
-        }
-        finally
-        {
-            await source.Daemon!.DisposeAsync();
-            File.Delete(incoming);
-        }
+        Assert.Equal("completed", await WaitMigrationEndAsync(source.Qemu!));
+        Assert.Equal("postmigrate", await RunStateAsync(source.Qemu!));
+        Assert.DoesNotContain("vm.migrate.guard", source.Syslog.ReadAll().Select(m => m.MsgId));
     }
 
     [Fact]
     public async Task Migrate_DestinationRefuses_ExitsNonZeroWithQemusErrorAndTheSourceRunsWithItsDevice()
     {
-        await using DaemonEnvironment source = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false });
-        await using LoopDevice disk = await LoopDevice.CreateAsync();
-        try
-        {
-            string id = await StartWithDriveAsync(source, disk);
-            string nowhere = IncomingSocketPath();
+        await using MigrationRig rig = await MigrationRig.CreateAsync(withDestination: false);
+        (DaemonEnvironment source, LoopDevice disk) = (rig.Source, rig.Disk);
+        string id = await StartWithDriveAsync(source, disk);
+        string nowhere = IncomingSocketPath();
 
-            var migrate = await CliAsync(source, "migrate", "winxp", "unix:" + nowhere);
-            Assert.True(migrate.ExitCode == 1, migrate.ToString());
-            Assert.StartsWith("kvm-udev-agent: migration of winxp to unix:" + nowhere + " failed: ", migrate.Stderr, StringComparison.Ordinal);
-            Assert.Contains("No such file or directory", migrate.Stderr, StringComparison.Ordinal);
-            Assert.Equal("running", await RunStateAsync(source.Qemu!));
-            await source.WaitForDevicesAsync(d => d.ContainsKey(id));
+        var migrate = await CliAsync(source, "migrate", "winxp", "unix:" + nowhere);
+        Assert.True(migrate.ExitCode == 1, migrate.ToString());
+        Assert.StartsWith("kvm-udev-agent: migration of winxp to unix:" + nowhere + " failed: ", migrate.Stderr, StringComparison.Ordinal);
+        Assert.Contains("No such file or directory", migrate.Stderr, StringComparison.Ordinal);
+        Assert.Equal("running", await RunStateAsync(source.Qemu!));
+        await source.WaitForDevicesAsync(d => d.ContainsKey(id));
 
-            var audited = await source.Syslog.WaitForAsync(m => m.MsgId == "vm.migrate", 1, s_wait);
-            Assert.Equal("failure", audited[0].Element("kua@32473")["outcome"]);
-        }
-        finally
-        {
-            await source.Daemon!.DisposeAsync();
-        }
+        var audited = await source.Syslog.WaitForAsync(m => m.MsgId == "vm.migrate", 1, s_wait);
+        Assert.Equal("failure", audited[0].Element("kua@32473")["outcome"]);
     }
 
     [Fact]
     public async Task Migrate_DestinationKilledMidWay_ExitsNonZeroAndTheSourceRunsWithItsDevice()
     {
-        string incoming = IncomingSocketPath();
-        await using DaemonEnvironment source = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false });
-        using QemuProcess destination = await QemuProcess.StartAsync(new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming });
-        await using LoopDevice disk = await LoopDevice.CreateAsync();
-        try
+        await using MigrationRig rig = await MigrationRig.CreateAsync(withDestination: true);
+        (DaemonEnvironment source, QemuProcess destination, LoopDevice disk, string incoming) = (rig.Source, rig.Destination!, rig.Disk, rig.Incoming);
+        string id = await StartWithDriveAsync(source, disk);
+        // Held to 64 kB/s, so that the destination can be killed while the migration runs.
+        await using (QmpConnection other = await DaemonEnvironment.ConnectCheckAsync(source.Qemu!))
         {
-            string id = await StartWithDriveAsync(source, disk);
-            // Held to 64 kB/s, so that the destination can be killed while the migration runs.
-            await using (QmpConnection other = await DaemonEnvironment.ConnectCheckAsync(source.Qemu!))
-            {
-                await other.ExecuteAsync("migrate-set-parameters", w => w.WriteNumber("max-bandwidth", 65536), CancellationToken.None);
-            }
-
-            Task<ProcessRunner.Result> migrate = CliAsync(source, "migrate", "winxp", "unix:" + incoming, "--json");
-            await WaitMigrationAsync(source.Qemu!, status => status == "active");
-            destination.Kill();
-            var result = await migrate;
-
-            Assert.True(result.ExitCode == 1, result.ToString());
-            using (JsonDocument report = JsonDocument.Parse(result.Stdout))
-            {
-                Assert.Equal("failed", report.RootElement.GetProperty("status").GetString());
-                Assert.False(string.IsNullOrEmpty(report.RootElement.GetProperty("error").GetString()), result.Stdout);
-            }
-
-            Assert.StartsWith("kvm-udev-agent: migration of winxp to unix:" + incoming + " failed: ", result.Stderr, StringComparison.Ordinal);
-            Assert.Equal("running", await RunStateAsync(source.Qemu!));
-            await source.WaitForDevicesAsync(d => d.ContainsKey(id));
+            await other.ExecuteAsync("migrate-set-parameters", w => w.WriteNumber("max-bandwidth", 65536), CancellationToken.None);
         }
-        finally
+
+        Task<ProcessRunner.Result> migrate = CliAsync(source, "migrate", "winxp", "unix:" + incoming, "--json");
+        await WaitMigrationAsync(source.Qemu!, status => status == "active");
+        destination.Kill();
+        var result = await migrate;
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        using (JsonDocument report = JsonDocument.Parse(result.Stdout))
         {
-            await source.Daemon!.DisposeAsync();
-            File.Delete(incoming);
+            Assert.Equal("failed", report.RootElement.GetProperty("status").GetString());
+            Assert.False(string.IsNullOrEmpty(report.RootElement.GetProperty("error").GetString()), result.Stdout);
         }
+
+        Assert.StartsWith("kvm-udev-agent: migration of winxp to unix:" + incoming + " failed: ", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal("running", await RunStateAsync(source.Qemu!));
+        await source.WaitForDevicesAsync(d => d.ContainsKey(id));
     }
 
     [Fact]
     public async Task Migrate_BadInput_OneLineEachTheRightExitCodeAndNothingDetached()
     {
-        string incoming = IncomingSocketPath();
-        await using DaemonEnvironment source = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false });
-        using QemuProcess destination = await QemuProcess.StartAsync(new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming });
-        await using LoopDevice disk = await LoopDevice.CreateAsync();
-        try
+        await using MigrationRig rig = await MigrationRig.CreateAsync(withDestination: true);
+        (DaemonEnvironment source, QemuProcess destination, LoopDevice disk, string incoming) = (rig.Source, rig.Destination!, rig.Disk, rig.Incoming);
+        // 'allow', so that a migration started elsewhere runs on while the verb is asked for.
+        string id = await StartWithDriveAsync(source, disk, vmKeys: ", migration: allow");
+
+        await ExpectAsync(source, 66, "kvm-udev-agent: no VM named 'nosuch'; configured: winxp", "migrate", "nosuch", "unix:" + incoming);
+        await ExpectAsync(source, 64, "kvm-udev-agent: exec: destinations are refused (they run a shell command inside QEMU); expected tcp:HOST:PORT (e.g. tcp:192.0.2.7:4444) or unix:/path/to/socket", "migrate", "winxp", "exec:cat");
+        await ExpectAsync(source, 64, "kvm-udev-agent: 'tcp:host;reboot' is not tcp:HOST:PORT with a host name or address and a port 1-65535; expected tcp:HOST:PORT (e.g. tcp:192.0.2.7:4444) or unix:/path/to/socket", "migrate", "winxp", "tcp:host;reboot");
+        await ExpectAsync(source, 64, "kvm-udev-agent migrate: --timeout must be a number of seconds greater than 0, not 0 (try: --timeout 300)", "migrate", "winxp", "unix:" + incoming, "--timeout", "0");
+        var noDaemon = await ProcessRunner.RunAsync(RepoPaths.AgentBinary, ["migrate", "winxp", "unix:" + incoming, "--control-socket", Path.Combine(source.Work, "nothing.sock")]);
+        Assert.Equal(69, noDaemon.ExitCode);
+        Assert.Single(noDaemon.Stderr.TrimEnd().Split('\n'));
+        Assert.Contains("the daemon is not running", noDaemon.Stderr, StringComparison.Ordinal);
+
+        // Already migrating: another tool's migration, slowed down so that it is still running.
+        await using (QmpConnection other = await DaemonEnvironment.ConnectCheckAsync(source.Qemu!))
         {
-            // 'allow', so that a migration started elsewhere runs on while the verb is asked for.
-            string id = await StartWithDriveAsync(source, disk, vmKeys: ", migration: allow");
-
-            await ExpectAsync(source, 66, "kvm-udev-agent: no VM named 'nosuch'; configured: winxp", "migrate", "nosuch", "unix:" + incoming);
-            await ExpectAsync(source, 64, "kvm-udev-agent: exec: destinations are refused (they run a shell command inside QEMU); expected tcp:HOST:PORT (e.g. tcp:192.0.2.7:4444) or unix:/path/to/socket", "migrate", "winxp", "exec:cat");
-            await ExpectAsync(source, 64, "kvm-udev-agent: 'tcp:host;reboot' is not tcp:HOST:PORT with a host name or address and a port 1-65535; expected tcp:HOST:PORT (e.g. tcp:192.0.2.7:4444) or unix:/path/to/socket", "migrate", "winxp", "tcp:host;reboot");
-            await ExpectAsync(source, 64, "kvm-udev-agent migrate: --timeout must be a number of seconds greater than 0, not 0 (try: --timeout 300)", "migrate", "winxp", "unix:" + incoming, "--timeout", "0");
-            var noDaemon = await ProcessRunner.RunAsync(RepoPaths.AgentBinary, ["migrate", "winxp", "unix:" + incoming, "--control-socket", Path.Combine(source.Work, "nothing.sock")]);
-            Assert.Equal(69, noDaemon.ExitCode);
-            Assert.Single(noDaemon.Stderr.TrimEnd().Split('\n'));
-            Assert.Contains("the daemon is not running", noDaemon.Stderr, StringComparison.Ordinal);
-
-            // Already migrating: another tool's migration, slowed down so that it is still running.
-            await using (QmpConnection other = await DaemonEnvironment.ConnectCheckAsync(source.Qemu!))
-            {
-                await other.ExecuteAsync("migrate-set-parameters", w => w.WriteNumber("max-bandwidth", 65536), CancellationToken.None);
-                await other.ExecuteAsync("migrate", w => w.WriteString("uri", "unix:" + incoming), CancellationToken.None);
-                var busy = await CliAsync(source, "migrate", "winxp", "unix:" + incoming);
-                Assert.True(busy.ExitCode == 75, busy.ToString());
-                Assert.Single(busy.Stderr.TrimEnd().Split('\n'));
-                Assert.StartsWith("kvm-udev-agent: VM 'winxp' is already migrating (QEMU: state 'running', migration '", busy.Stderr, StringComparison.Ordinal);
-                await other.ExecuteAsync("migrate_cancel", null, CancellationToken.None);
-            }
-
-            Assert.Equal("cancelled", await WaitMigrationEndAsync(source.Qemu!));
-            Assert.Contains(id, (await source.AgentDevicesAsync()).Keys);
-            Assert.Equal("running", await RunStateAsync(source.Qemu!));
+            await other.ExecuteAsync("migrate-set-parameters", w => w.WriteNumber("max-bandwidth", 65536), CancellationToken.None);
+            await other.ExecuteAsync("migrate", w => w.WriteString("uri", "unix:" + incoming), CancellationToken.None);
+            var busy = await CliAsync(source, "migrate", "winxp", "unix:" + incoming);
+            Assert.True(busy.ExitCode == 75, busy.ToString());
+            Assert.Single(busy.Stderr.TrimEnd().Split('\n'));
+            Assert.StartsWith("kvm-udev-agent: VM 'winxp' is already migrating (QEMU: state 'running', migration '", busy.Stderr, StringComparison.Ordinal);
+            await other.ExecuteAsync("migrate_cancel", null, CancellationToken.None);
         }
-        finally
-        {
-            await source.Daemon!.DisposeAsync();
-            File.Delete(incoming);
-        }
+
+        Assert.Equal("cancelled", await WaitMigrationEndAsync(source.Qemu!));
+        Assert.Contains(id, (await source.AgentDevicesAsync()).Keys);
+        Assert.Equal("running", await RunStateAsync(source.Qemu!));
     }
 
     [Fact]
@@ -307,6 +260,55 @@ public sealed class MigrationScenarioTests
 
             Assert.True(DateTime.UtcNow < deadline, "QEMU's kua- devices never reached the expected state: [" + string.Join(", ", devices.Keys) + "]");
             await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// A running source VM with its daemon environment and a loop device for its drive, and (optionally)
+    /// a destination QEMU waiting on <see cref="Incoming"/>. Disposal stops the daemon before its VMs and disk go.
+    /// </summary>
+    private sealed class MigrationRig : IAsyncDisposable
+    {
+        private MigrationRig(DaemonEnvironment source, QemuProcess? destination, LoopDevice disk, string incoming)
+        {
+            Source = source;
+            Destination = destination;
+            Disk = disk;
+            Incoming = incoming;
+        }
+
+        public DaemonEnvironment Source { get; }
+
+        public QemuProcess? Destination { get; }
+
+        public LoopDevice Disk { get; }
+
+        public string Incoming { get; }
+
+        public static async Task<MigrationRig> CreateAsync(bool withDestination)
+        {
+            string incoming = IncomingSocketPath();
+            DaemonEnvironment source = await DaemonEnvironment.CreateAsync(qemuOptions: new QemuOptions { StartPaused = false });
+            QemuProcess? destination = null;
+            try
+            {
+                destination = withDestination ? await QemuProcess.StartAsync(new QemuOptions { StartPaused = false, IncomingUnixSocket = incoming }) : null;
+                return new MigrationRig(source, destination, await LoopDevice.CreateAsync(), incoming);
+            }
+            catch
+            {
+                destination?.Dispose();
+                await source.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Source.DisposeAsync();
+            Destination?.Dispose();
+            await Disk.DisposeAsync();
+            File.Delete(Incoming);
         }
     }
 
