@@ -179,6 +179,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
             await ReconcileMountsAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        WatchMigrationGuards();
         int present = _pipeline.Coldplug(cancellationToken);
         _rules.Reloaded += OnRulesReloaded;
         _rules.StartWatching(_options.RulesReloadDebounce);
