@@ -44,10 +44,19 @@ public sealed class Issue17_HostileQemuMemoryTests(ITestOutputHelper output)
 
         // One line longer than any reply the agent asks for: the daemon hangs up, says why and what
         // it dropped, and connects again.
-        await qemu.SendAsync(HostileQmpServer.EventLine(4 * 1024 * 1024));
+        try
+        {
+            await qemu.SendAsync(HostileQmpServer.EventLine(4 * 1024 * 1024));
+        }
+        catch (IOException)
+        {
+            // The daemon hung up before it had read the whole line.
+        }
+
         await qemu.WaitClosedAsync(1, s_timeout);
         await WaitForCountAsync(daemon, "VM hostile reconciled", 3);
         Assert.Equal(2, qemu.Connections);
+        daemon.Stderr.Split('\n').Where(l => l.Contains("Dropped", StringComparison.Ordinal) || l.Contains("Hung up", StringComparison.Ordinal)).ToList().ForEach(output.WriteLine);
         Assert.Matches(@"Dropped \d+ QMP events \(\d+ bytes\) from VM hostile", daemon.Stderr);
         Assert.Contains("line longer than", daemon.Stderr, StringComparison.Ordinal);
     }
