@@ -8,21 +8,26 @@ public sealed partial class ControlServer
 {
     private static readonly JsonElement ControlWireNull = JsonDocument.Parse("null").RootElement.Clone();
 
-    private async Task ServeConnectionAsync(long id, Socket client, NetworkStream stream, CancellationToken stopping)
+    private async Task ServeConnectionAsync(long id, ControlPeer peer, NetworkStream stream, CancellationToken stopping)
     {
-        // Credentials are taken once, as the kernel recorded them at connect(2): a peer cannot
-        // change them later by exec'ing something else or by passing the descriptor on.
-        ControlPeer peer = PeerCredentials.Read(client);
         ControlLineReader reader = new(stream, _options.MaxRequestBytes);
+        // A connection's life is bounded, and only a request restarts its idle timer: a blank line
+        // every few seconds must not keep a slot forever (issue 17).
+        using CancellationTokenSource lifetime = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        lifetime.CancelAfter(_options.MaxLifetime);
         while (true)
         {
             ReadOnlyMemory<byte>? line;
-            using (CancellationTokenSource idle = CancellationTokenSource.CreateLinkedTokenSource(stopping))
+            using (CancellationTokenSource idle = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token))
             {
                 idle.CancelAfter(_options.IdleTimeout);
                 try
                 {
-                    line = await reader.ReadLineAsync(idle.Token).ConfigureAwait(false);
+                    do
+                    {
+                        line = await reader.ReadLineAsync(idle.Token).ConfigureAwait(false);
+                    }
+                    while (line is { } blank && IsBlank(blank.Span));
                 }
                 catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
                 {
@@ -39,11 +44,6 @@ public sealed partial class ControlServer
             if (line is not { } request)
             {
                 return;
-            }
-
-            if (IsBlank(request.Span))
-            {
-                continue;
             }
 
             (JsonElement requestId, ControlResult result) = await DispatchAsync(id, peer, request, stream, stopping).ConfigureAwait(false);

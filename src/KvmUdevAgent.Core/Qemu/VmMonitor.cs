@@ -148,6 +148,11 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
 
+            if (connection is QmpConnection qmp)
+            {
+                LogWhatQemuBroke(qmp);
+            }
+
             if (!cancellationToken.IsCancellationRequested)
             {
                 Log.MonitorDisconnected(_logger, Name, Endpoint);
@@ -190,6 +195,21 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
             {
                 Log.MonitorCameBackHandlerFailed(_logger, Name, e);
             }
+        }
+    }
+
+    // Issue 17: what a hostile or broken QEMU made us drop, and why we hung up on it.
+    private void LogWhatQemuBroke(QmpConnection qmp)
+    {
+        (long count, long bytes) = qmp.EventsDropped;
+        if (count > 0)
+        {
+            Log.QmpEventsDropped(_logger, count, bytes, Name, QmpEventBuffer.MaxEvents, QmpEventBuffer.MaxBytes);
+        }
+
+        if (qmp.Failure is MonitorProtocolException broken)
+        {
+            Log.MonitorProtocolBroken(_logger, Name, Endpoint, broken.Message);
         }
     }
 

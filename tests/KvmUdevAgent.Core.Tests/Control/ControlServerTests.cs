@@ -280,6 +280,64 @@ public sealed class ControlServerTests
     }
 
     [Fact]
+    public async Task Serve_BlankLinesOnly_ClosedAfterIdleTimeout()
+    {
+        using ControlTestDir dir = new();
+        await using ControlServer server = await StartAsync(dir, new RecordingHandler(), options: o => o with { IdleTimeout = TimeSpan.FromMilliseconds(500) });
+        using Socket socket = await ConnectRawAsync(dir.Socket);
+        Task<int> closed = socket.ReceiveAsync(new byte[16]);
+        DateTime deadline = DateTime.UtcNow + s_timeout;
+
+        try
+        {
+            while (!closed.IsCompleted)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "blank lines kept the connection open");
+                await socket.SendAsync("\n"u8.ToArray());
+                await Task.WhenAny(closed, Task.Delay(100)).WaitAsync(s_timeout);
+            }
+
+            Assert.Equal(0, await closed);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
+        {
+            // Closed with a blank line of ours still unread, or closed under our write.
+        }
+    }
+
+    [Fact]
+    public async Task Serve_BusyConnection_ClosedAtItsLifetime()
+    {
+        using ControlTestDir dir = new();
+        await using ControlServer server = await StartAsync(dir, new RecordingHandler(), options: o => o with { MaxLifetime = TimeSpan.FromSeconds(1) });
+        using Socket socket = await ConnectRawAsync(dir.Socket);
+        int answers = 0;
+        DateTime deadline = DateTime.UtcNow + s_timeout;
+        while (true)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the connection outlived its lifetime ({answers} answers)");
+            string[] lines;
+            try
+            {
+                lines = await ExchangeAsync(socket, "{\"id\":1,\"verb\":\"status\"}\n", 1);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
+            {
+                break;
+            }
+
+            if (lines.Length == 0)
+            {
+                break;
+            }
+
+            answers++;
+        }
+
+        Assert.True(answers > 0);
+    }
+
+    [Fact]
     public async Task StartAsync_StaleSocketFile_Replaced()
     {
         using ControlTestDir dir = new();
