@@ -37,6 +37,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
     private readonly DateTimeOffset _startedAt;
     private static readonly TimeSpan s_noVmAnswerGrace = TimeSpan.FromSeconds(2);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly HookCgroups? _hookCgroups;
     private ControlServer? _control;
     private int _disposed;
 
@@ -57,7 +58,14 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         _mounts = new MountAction(config.MountBase, loggerFactory.CreateLogger<MountAction>());
         var tracker = new DeviceTracker();
         var views = new DeviceViewFactory(config.SysfsRoot, new BlkidProbe(), loggerFactory.CreateLogger<DeviceViewFactory>());
-        var executor = new PlanExecutor(vms, _mounts, new HookRunner(loggerFactory.CreateLogger<HookRunner>()), state, _audit, _counters, _logger);
+        HookCgroups? cgroups = HookCgroups.TryCreate(out string cgroupsUnavailable);
+        _hookCgroups = cgroups;
+        if (cgroups is null)
+        {
+            Log.HookCgroupsUnavailable(_logger, cgroupsUnavailable);
+        }
+
+        var executor = new PlanExecutor(vms, _mounts, new HookRunner(loggerFactory.CreateLogger<HookRunner>(), cgroups), state, _audit, _counters, _logger);
         _reconcile = new VmReconcileCoordinator(vms, rules, tracker, state, _audit, _logger);
         _pipeline = new EventPipeline(views, tracker, rules, executor, _queue, new ColdplugEnumerator(config.SysfsRoot), _reconcile, _audit, _counters, _logger, options.DryRun);
         Executor = executor;
@@ -352,6 +360,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         }
 
         _mounts.Dispose();
+        _hookCgroups?.Dispose();
         _stopping.Dispose();
     }
 

@@ -43,4 +43,7 @@ internal static partial class Log
 
     [LoggerMessage(LogEvents.AgentNoVmReachable, LogLevel.Warning, "No VM monitor answers yet ({Vms}); devices routed to VMs will be attached when their monitor answers")]
     public static partial void NoVmReachable(ILogger logger, string vms);
+
+    [LoggerMessage(LogEvents.AgentHookCgroupsUnavailable, LogLevel.Warning, "Hooks run without a cgroup of their own ({Reason}): on timeout or exit only their process group is killed, and a child that calls setsid escapes")]
+    public static partial void HookCgroupsUnavailable(ILogger logger, string reason);
 }

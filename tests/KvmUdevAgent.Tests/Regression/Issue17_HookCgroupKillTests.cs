@@ -30,7 +30,7 @@ public sealed class Issue17_HookCgroupKillTests
                 hook: { run: ["{{hook}}"], timeout: 20s }
             """);
         env.WriteConfig();
-        await env.StartDaemonAsync();
+        await env.StartDaemonAsync("--verbose");
         await env.Syslog.WaitForAsync(m => m.MsgId == "agent.start", 1, TimeSpan.FromSeconds(10));
         var drive = env.Sysfs.AddSeedFlashDrive();
         int escaped = 0;
@@ -48,7 +48,7 @@ public sealed class Issue17_HookCgroupKillTests
                 await Task.Delay(50);
             }
 
-            Assert.False(IsAlive(escaped), $"the hook's setsid'd child {escaped} outlived the hook");
+            Assert.False(IsAlive(escaped), $"the hook's setsid'd child {escaped} outlived the hook\ndaemon stderr:\n{env.Daemon!.Stderr}");
         }
         finally
         {
