@@ -84,6 +84,11 @@ internal static class RuleReference
             argument or segment and is never re-parsed. `{{` and `}}` are literal braces. An unknown name is a
             load error.
 
+            A hook argument that starts with a placeholder and expands to something starting with `-` is
+            refused (the hook does not run; the audit record says why), because a device string would become an
+            option of the program: a label `-f/etc/shadow` is not a file name. Put `--` before such arguments when
+            the program takes them as operands: `run: ["/usr/bin/logger", "-t", "kua", "--", "{fs_label}"]`.
+
 
             """);
         foreach (string name in TemplateNames.All)
