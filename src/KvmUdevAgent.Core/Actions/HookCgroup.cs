@@ -3,13 +3,9 @@ using System.Globalization;
 namespace KvmUdevAgent.Core.Actions;
 
 /// <summary>One hook's cgroup: everything the hook started, wherever its session or process group.</summary>
-/// <param name="path">The cgroup directory.</param>
-/// <param name="gatePath">Where <see cref="HookCgroupGate"/> makes its FIFO (in a directory only the agent can write).</param>
-internal sealed class HookCgroup(string path, string gatePath)
+internal sealed class HookCgroup(string path)
 {
     public string Path { get; } = path;
-
-    public string GatePath { get; } = gatePath;
 
     /// <summary>Moves <paramref name="pid"/> into the cgroup.</summary>
     public bool TryAdd(int pid, out string error)

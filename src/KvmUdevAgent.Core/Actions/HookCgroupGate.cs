@@ -24,6 +24,8 @@ internal sealed class HookCgroupGate : IDisposable
     private const int ORdOnlyNonBlock = ORdOnly | ONonBlock;
     private static readonly TimeSpan PlacementTimeout = TimeSpan.FromSeconds(5);
     private readonly HookCgroup _cgroup;
+    private readonly string _directory;
+    private readonly string _fifo;
     private readonly int _spawningThread;
     private readonly HashSet<int> _before;
     private readonly Thread _helper;
@@ -34,11 +36,24 @@ internal sealed class HookCgroupGate : IDisposable
     private unsafe HookCgroupGate(HookCgroup cgroup)
     {
         _cgroup = cgroup;
-        fixed (byte* p = Utf8(cgroup.GatePath))
+        // A private (0700) directory per spawn, gone again in Dispose: nothing is left behind.
+        try
+        {
+            _directory = Directory.CreateTempSubdirectory("kua-gate-").FullName;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new HookStartException("cannot create the spawn gate's directory: " + e.Message, e);
+        }
+
+        _fifo = Path.Combine(_directory, "gate");
+        fixed (byte* p = Utf8(_fifo))
         {
             if (MkFifo(p, 0x180) != 0)
             {
-                throw new HookStartException("mkfifo", Marshal.GetLastPInvokeError());
+                int error = Marshal.GetLastPInvokeError();
+                Directory.Delete(_directory, recursive: true);
+                throw new HookStartException("mkfifo", error);
             }
 
             _readEnd = HookNative.Open(p, ORdOnlyNonBlock | OCloExec);
@@ -47,7 +62,7 @@ internal sealed class HookCgroupGate : IDisposable
         if (_readEnd < 0)
         {
             int error = Marshal.GetLastPInvokeError();
-            File.Delete(cgroup.GatePath);
+            Directory.Delete(_directory, recursive: true);
             throw new HookStartException("open (gate)", error);
         }
 
@@ -57,7 +72,7 @@ internal sealed class HookCgroupGate : IDisposable
     }
 
     /// <summary>What the child's first file action opens (read-only): the gate.</summary>
-    public string ChildPath => _cgroup.GatePath;
+    public string ChildPath => _fifo;
 
     /// <summary>The pid the helper moved into the cgroup, or 0.</summary>
     public int PlacedPid { get; private set; }
@@ -95,7 +110,14 @@ internal sealed class HookCgroupGate : IDisposable
             }
         }
 
-        File.Delete(_cgroup.GatePath);
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A leftover empty directory in /tmp is not worth failing a hook for.
+        }
     }
 
     private void Place()
@@ -135,7 +157,7 @@ internal sealed class HookCgroupGate : IDisposable
 
     private unsafe void Release()
     {
-        fixed (byte* p = Utf8(_cgroup.GatePath))
+        fixed (byte* p = Utf8(_fifo))
         {
             _writeEnd = HookNative.Open(p, OWrOnly | OCloExec);
         }

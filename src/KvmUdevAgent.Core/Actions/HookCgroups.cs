@@ -13,12 +13,11 @@ namespace KvmUdevAgent.Core.Actions;
 /// its children (<c>cgroup.subtree_control</c>); the agent enables none, so its hook cgroups can sit
 /// next to the agent's own process without moving the agent into a leaf first.
 /// </remarks>
-internal sealed class HookCgroups : IDisposable
+internal sealed class HookCgroups
 {
     private const string ProcSelfCgroup = "/proc/self/cgroup";
     private readonly string _directory;
     private readonly string _prefix;
-    private string? _gates;
     private long _next;
 
     private HookCgroups(string directory)
@@ -86,34 +85,8 @@ internal sealed class HookCgroups : IDisposable
             return null;
         }
 
-        try
-        {
-            // Private (0700) home of the spawn gates' FIFOs.
-            cgroups._gates = System.IO.Directory.CreateTempSubdirectory("kua-hook-gates-").FullName;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            reason = $"cannot create a directory for the spawn gates: {e.Message}";
-            return null;
-        }
-
         reason = "";
         return cgroups;
-    }
-
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _gates, null) is { } gates)
-        {
-            try
-            {
-                System.IO.Directory.Delete(gates, recursive: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // A leftover empty directory in /tmp; nothing to act on.
-            }
-        }
     }
 
     /// <summary>Makes a fresh, empty cgroup for one hook (<see cref="HookProcess.Start"/> puts it there); null with a reason when that fails.</summary>
@@ -132,6 +105,6 @@ internal sealed class HookCgroups : IDisposable
         }
 
         reason = "";
-        return new HookCgroup(path, Path.Combine(_gates ?? Path.GetTempPath(), name));
+        return new HookCgroup(path);
     }
 }

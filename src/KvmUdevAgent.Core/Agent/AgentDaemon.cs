@@ -37,7 +37,6 @@ public sealed partial class AgentDaemon : IAsyncDisposable
     private readonly DateTimeOffset _startedAt;
     private static readonly TimeSpan s_noVmAnswerGrace = TimeSpan.FromSeconds(2);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly HookCgroups? _hookCgroups;
     private ControlServer? _control;
     private int _disposed;
 
@@ -59,7 +58,6 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         var tracker = new DeviceTracker();
         var views = new DeviceViewFactory(config.SysfsRoot, new BlkidProbe(), loggerFactory.CreateLogger<DeviceViewFactory>());
         HookCgroups? cgroups = HookCgroups.TryCreate(out string cgroupsUnavailable);
-        _hookCgroups = cgroups;
         if (cgroups is null)
         {
             Log.HookCgroupsUnavailable(_logger, cgroupsUnavailable);
@@ -360,7 +358,6 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         }
 
         _mounts.Dispose();
-        _hookCgroups?.Dispose();
         _stopping.Dispose();
     }
 
