@@ -14,6 +14,13 @@ public static class Program
             root.Subcommands.Add(command);
         }
 
-        return root.Parse(args).InvokeAsync();
+        ParseResult parseResult = root.Parse(args);
+        // 'run' is a Generic Host whose console lifetime owns SIGTERM and SIGINT: it stops the
+        // daemon and returns its exit status. System.CommandLine's own handler would instead end
+        // the process with 143 two seconds after SIGTERM, whatever the daemon was finishing.
+        InvocationConfiguration configuration = RunCommand.IsRun(parseResult)
+            ? new InvocationConfiguration { ProcessTerminationTimeout = null }
+            : new InvocationConfiguration();
+        return parseResult.InvokeAsync(configuration);
     }
 }

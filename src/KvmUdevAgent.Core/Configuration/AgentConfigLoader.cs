@@ -16,7 +16,7 @@ public static class AgentConfigLoader
     public const string DefaultPath = "/etc/kvm-udev-agent/agent.yaml";
 
     private static readonly string[] s_topKeys =
-        ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit"];
+        ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit", "log"];
 
     private static readonly string[] s_vmKeys = ["monitor", "protocol"];
     private static readonly string[] s_auditKeys = ["syslog", "facility", "app_name", "enterprise_id"];
@@ -159,6 +159,21 @@ public static class AgentConfigLoader
                     break;
                 case "audit":
                     config = config with { Audit = ParseAudit(valueNode) };
+                    break;
+                case "log":
+                    if (Scalar(valueNode) is { } log)
+                    {
+                        LogTarget target = log switch { "stderr" => LogTarget.Stderr, "syslog" => LogTarget.Syslog, _ => LogTarget.Unknown };
+                        if (target == LogTarget.Unknown)
+                        {
+                            Error(valueNode, "bad-value", $"unknown log target '{log}'; expected one of: stderr, syslog");
+                        }
+                        else
+                        {
+                            config = config with { Log = target };
+                        }
+                    }
+
                     break;
                 default:
                     Error(keyNode, "unknown-key", UnknownKey(key, s_topKeys));
