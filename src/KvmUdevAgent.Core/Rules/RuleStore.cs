@@ -47,7 +47,21 @@ internal sealed class RuleStore : IDisposable
     /// <see cref="Reloaded"/> whoever asked (watcher, SIGHUP, control socket), so every reload
     /// leaves the same trace.
     /// </summary>
-    public RuleReloadResult Reload() => ReloadCore(onlyIfChanged: false)!;
+    public RuleReloadResult Reload()
+    {
+        // A change the watcher has seen but not yet reloaded is read by this reload: its pending
+        // debounced reload would only find the same files.
+        try
+        {
+            _debounce?.Change(Timeout.Infinite, Timeout.Infinite);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopping: the watcher is gone already.
+        }
+
+        return ReloadCore(onlyIfChanged: false)!;
+    }
 
     /// <returns>null when <paramref name="onlyIfChanged"/> and nothing changed since the last reload.</returns>
     private RuleReloadResult? ReloadCore(bool onlyIfChanged)

@@ -17,5 +17,6 @@ internal static class CommandRegistry
         yield return AttachCommand.CreateDetach();
         yield return RulesCommand.Create();
         yield return TestCommand.Create();
+        yield return GenerateDocsCommand.Create();
     }
 }
