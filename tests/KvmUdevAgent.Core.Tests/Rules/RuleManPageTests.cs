@@ -13,13 +13,7 @@ public sealed class RuleManPageTests
     [Fact]
     public void Render_CheckedInRulesMarkdown_IsThePageTheBinaryShips()
     {
-        string? root = AppContext.BaseDirectory;
-        while (root is not null && !File.Exists(Path.Combine(root, "KvmUdevAgent.sln")))
-        {
-            root = Path.GetDirectoryName(root);
-        }
-
-        Assert.NotNull(root);
+        string root = RepositoryRoot.Path;
         string fromDocs = RuleManPage.Render(File.ReadAllText(Path.Combine(root, "docs", "rules.md")), "1.0.0");
         Assert.True(fromDocs == RuleManPage.Generate("1.0.0"),
             "docs/rules.md and kvm-udev-agent.rules(5) differ; regenerate docs/rules.md: KUA_UPDATE_DOCS=1 dotnet test tests/KvmUdevAgent.Core.Tests --filter RuleReferenceTests");

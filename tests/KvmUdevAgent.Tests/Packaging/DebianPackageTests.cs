@@ -12,6 +12,7 @@ namespace KvmUdevAgent.Tests.Packaging;
 /// is left as it was found: the package is purged in <c>finally</c>, and the test refuses to start
 /// when anything of the agent is installed already.
 /// </summary>
+[Collection(InstalledSystemGroup.Name)]
 public sealed class DebianPackageTests : IDisposable
 {
     private const string Package = "kvm-udev-agent";
