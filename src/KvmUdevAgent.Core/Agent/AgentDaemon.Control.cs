@@ -68,6 +68,11 @@ public sealed partial class AgentDaemon
                 Protocol = monitor.Protocol is { } p ? VmStatusProbe.ProtocolName(p) : null,
                 QemuVersion = monitor.Version?.ToString(),
             };
+            if (_config.Vms.TryGetValue(monitor.Name, out Configuration.VmConfig? configured) && configured.ProxmoxVmid is not null)
+            {
+                status = status with { ProxmoxVmid = configured.ProxmoxVmid, ProxmoxName = ProxmoxVmName.Read(configured) };
+            }
+
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

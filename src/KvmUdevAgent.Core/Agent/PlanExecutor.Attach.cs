@@ -32,6 +32,12 @@ internal sealed partial class PlanExecutor
             Finish(record, device.DevPath, true, result == AttachResult.AlreadyPresent ? "already attached" : "attached");
             return true;
         }
+        catch (MonitorDisconnectedException e) when (monitor.Connection == Configuration.VmConnection.OnDemand)
+        {
+            // Busy (another client holds the monitor) or down: the next probe reconciles.
+            Finish(record, device.DevPath, false, e.Message);
+            return false;
+        }
         catch (MonitorDisconnectedException)
         {
             // The reconcile that runs when the monitor answers attaches it: the route is derived
@@ -68,6 +74,12 @@ internal sealed partial class PlanExecutor
                 _ => "detached",
             });
             return true;
+        }
+        catch (MonitorDisconnectedException e) when (monitor.Connection == Configuration.VmConnection.OnDemand)
+        {
+            state.RemoveAttachment(attachment.Vm, attachment.QemuId);
+            Finish(record, device.DevPath, false, e.Message);
+            return false;
         }
         catch (MonitorDisconnectedException)
         {

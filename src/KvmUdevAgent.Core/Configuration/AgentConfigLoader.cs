@@ -10,16 +10,20 @@ namespace KvmUdevAgent.Core.Configuration;
 /// NativeAOT-safe) to keep every node's position for diagnostics. All problems are collected in
 /// one pass; an unknown key is an error, never silently ignored.
 /// </summary>
-public static class AgentConfigLoader
+public static partial class AgentConfigLoader
 {
     /// <summary>The configuration file used when none is named.</summary>
     public const string DefaultPath = "/etc/kvm-udev-agent/agent.yaml";
 
     private static readonly string[] s_topKeys =
-        ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit", "log"];
+        ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit", "proxmox_run_dir", "proxmox_config_dir", "log"];
 
-    private static readonly string[] s_vmKeys = ["monitor", "protocol"];
+    private static readonly string[] s_vmKeys = ["monitor", "protocol", "connection", "probe_interval", "pass_fds", "proxmox"];
     private static readonly string[] s_auditKeys = ["syslog", "facility", "app_name", "enterprise_id"];
+
+    /// <summary>The keys the loader accepts, by section, for the manual page.</summary>
+    internal static (string Section, IReadOnlyList<string> Keys)[] Keys =>
+        [("top level", s_topKeys), ("vms.NAME", s_vmKeys), ("audit", s_auditKeys)];
 
     /// <summary>
     /// Loads <paramref name="path"/>. A missing file gives all defaults (with <see cref="AgentConfig.FilePath"/>
@@ -175,13 +179,20 @@ public static class AgentConfigLoader
                     }
 
                     break;
+                case "proxmox_run_dir":
+                    if (PathValue(valueNode) is { } proxmoxRun) { config = config with { ProxmoxRunDir = proxmoxRun }; }
+                    break;
+                case "proxmox_config_dir":
+                    if (PathValue(valueNode) is { } proxmoxConfig) { config = config with { ProxmoxConfigDir = proxmoxConfig }; }
+                    break;
                 default:
                     Error(keyNode, "unknown-key", UnknownKey(key, s_topKeys));
                     break;
             }
         }
 
-        return config;
+        // Proxmox VMs get their monitor from proxmox_run_dir, wherever that key is in the file.
+        return ResolveProxmox(config);
 
         ImmutableDictionary<string, VmConfig> ParseVms(YamlNode node)
         {
@@ -214,6 +225,7 @@ public static class AgentConfigLoader
 
                 string? monitor = null;
                 MonitorProtocol protocol = MonitorProtocol.Auto;
+                var sharing = new VmConfig { Name = name, Monitor = string.Empty };
                 foreach (var (k, v) in vm.Children)
                 {
                     string vmKey = ((YamlScalarNode)k).Value ?? string.Empty;
@@ -243,23 +255,49 @@ public static class AgentConfigLoader
                             }
 
                             break;
+                        case "connection" or "probe_interval" or "pass_fds" or "proxmox":
+                            if (Scalar(v) is { } text)
+                            {
+                                if (TryParseSharingKey(vmKey, text, sharing, out VmConfig parsed, out string? problem))
+                                {
+                                    sharing = parsed;
+                                }
+                                else
+                                {
+                                    Error(v, "bad-value", $"VM '{name}': {problem}");
+                                }
+                            }
+
+                            break;
                         default:
                             Error(k, "unknown-key", $"VM '{name}': {UnknownKey(vmKey, s_vmKeys)}");
                             break;
                     }
                 }
 
+                if (CheckSharing(sharing, monitor is not null || vm.Children.ContainsKey(new YamlScalarNode("monitor")), protocol, vm.Children.ContainsKey(new YamlScalarNode("connection"))) is { } conflict)
+                {
+                    Error(vm, "bad-value", $"VM '{name}': {conflict}");
+                    continue;
+                }
+
+                if (sharing.ProxmoxVmid is not null)
+                {
+                    builder[name] = sharing with { Protocol = MonitorProtocol.Qmp };
+                    continue;
+                }
+
                 if (monitor is null)
                 {
                     if (!vm.Children.ContainsKey(new YamlScalarNode("monitor")))
                     {
-                        Error(vm, "missing-key", $"VM '{name}': 'monitor' is required (unix:/path, tcp:host:port or telnet:host:port)");
+                        Error(vm, "missing-key", $"VM '{name}': 'monitor' is required (unix:/path, tcp:host:port or telnet:host:port), or 'proxmox: VMID' for a Proxmox VE VM");
                     }
 
                     continue;
                 }
 
-                builder[name] = new VmConfig { Name = name, Monitor = monitor, Protocol = protocol };
+                builder[name] = sharing with { Monitor = monitor, Protocol = protocol };
             }
 
             return builder.ToImmutable();

@@ -18,4 +18,7 @@ internal interface IVmMonitor
     Task<AgentDeviceList> ListAgentDevicesAsync(CancellationToken cancellationToken);
 
     Task<QemuVersion> QueryVersionAsync(CancellationToken cancellationToken);
+
+    /// <summary>A command the administrator typed (QMP JSON, or an HMP line with <paramref name="hmp"/>); QEMU's answer.</summary>
+    Task<MonitorCommandAnswer> RunCommandAsync(string vm, string command, bool hmp, CancellationToken cancellationToken);
 }

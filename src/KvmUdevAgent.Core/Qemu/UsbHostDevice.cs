@@ -33,6 +33,9 @@ internal sealed record UsbHostDevice : AttachRequest
 
     public override string Id { get; }
 
+    /// <summary>The device number on its bus (sysfs <c>devnum</c>), for <c>/dev/bus/usb/BBB/DDD</c> when the agent opens the node for QEMU; null when unknown.</summary>
+    public int? DevNum { get; init; }
+
     public static bool TryCreate(int bus, string? portPath, UsbId vendor, UsbId product, [NotNullWhen(true)] out UsbHostDevice? device, [NotNullWhen(false)] out string? reason)
     {
         device = null;
@@ -63,7 +66,13 @@ internal sealed record UsbHostDevice : AttachRequest
             return false;
         }
 
-        return TryCreate(bus, identity.PortPath, vendor, product, out device, out reason);
+        if (!TryCreate(bus, identity.PortPath, vendor, product, out device, out reason))
+        {
+            return false;
+        }
+
+        device = device with { DevNum = identity.DevNum is int devnum and >= 1 and <= 999 ? devnum : null };
+        return true;
     }
 
     private static bool IsPortPath([NotNullWhen(true)] string? text)

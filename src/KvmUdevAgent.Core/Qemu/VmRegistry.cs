@@ -39,7 +39,8 @@ internal sealed class VmRegistry : IAsyncDisposable
                 continue;
             }
 
-            if (!monitors.TryAdd(vm.Name, new VmMonitor(vm.Name, endpoint, vm.Protocol, options, logger)))
+            VmMonitorOptions vmOptions = (options ?? new VmMonitorOptions()) with { Connection = vm.Connection, ProbeInterval = vm.ProbeInterval, PassFds = vm.PassFds };
+            if (!monitors.TryAdd(vm.Name, new VmMonitor(vm.Name, endpoint, vm.Protocol, vmOptions, logger)))
             {
                 problems.Add("vm '" + vm.Name + "': defined twice");
             }

@@ -22,6 +22,10 @@ public sealed record VmStatus
     public string? Error { get; init; }
     /// <summary>The <c>kua-</c> devices QEMU reports, in QOM order.</summary>
     public IReadOnlyList<AgentDevice> Devices { get; init; } = [];
+    /// <summary>The Proxmox VE VMID (<c>proxmox:</c>); null for other VMs.</summary>
+    public int? ProxmoxVmid { get; init; }
+    /// <summary>The name Proxmox VE shows (<c>name:</c> of <c>VMID.conf</c>); null when not a Proxmox VM or unnamed.</summary>
+    public string? ProxmoxName { get; init; }
     /// <summary>The agent's block nodes (each normally belongs to one of <see cref="Devices"/>).</summary>
     public IReadOnlyList<string> BlockNodes { get; init; } = [];
 }

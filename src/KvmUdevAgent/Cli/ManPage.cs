@@ -55,12 +55,14 @@ internal static class ManPage
         Tagged(man, "NOTIFY_SOCKET", "Set by systemd for Type=notify services: `run` sends READY=1 once the rules are loaded, the event source is open and coldplug is queued, and STOPPING=1 when it begins to stop.");
 
         man.Append(".SH CONFIGURATION\n").Append(Roff.Text(
-            $"`{AgentConfigLoader.DefaultPath}` (YAML; every key optional, an unknown key is an error reported as file:line:column): "
-            + "`source` (auto, udev, kernel), `sysfs_root`, `rules_dir`, `state_file`, `control_socket`, `control_group`, `mount_base`, "
-            + "`receive_buffer`, `vms` (NAME: { monitor: unix:/path | tcp:host:port | telnet:host:port, protocol: qmp | hmp }), "
-            + "`audit` (`syslog`: unix:/dev/log | udp:host:port | tcp:host:port | off, `facility`, `app_name`, `enterprise_id`) and "
-            + "`log` (stderr, the default, which under systemd reaches the journal; or syslog: the daemon's own log as RFC 5424 "
-            + "to the audit target, or to unix:/dev/log when audit is off). The installed file is commented.")).Append('\n');
+            $"`{AgentConfigLoader.DefaultPath}` (YAML; every key optional, an unknown key is an error reported as file:line:column; "
+            + "the installed file is commented and shows each default). "
+            + "`log` is `stderr` (the default; under systemd it reaches the journal) or `syslog` (the daemon's own log as RFC 5424 "
+            + "to the audit target, or to unix:/dev/log when audit is off). The keys:")).Append('\n');
+        foreach ((string section, IReadOnlyList<string> keys) in AgentConfigLoader.Keys)
+        {
+            man.Append(".TP\n").Append(Roff.Escape(section, literal: true)).Append('\n').Append(string.Join(", ", keys.Select(Roff.Bold))).Append('\n');
+        }
 
         man.Append(".SH FILES\n");
         Tagged(man, AgentConfigLoader.DefaultPath, "The configuration.");

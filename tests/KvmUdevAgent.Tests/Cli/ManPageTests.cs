@@ -45,6 +45,7 @@ public sealed class ManPageTests : IDisposable
         Assert.True(missing.Count == 0, "not in the manual page: " + string.Join(", ", missing));
         Assert.Contains(".TH KVM\\-UDEV\\-AGENT 8 \"\" \"kvm\\-udev\\-agent 1.2.3\"", man, StringComparison.Ordinal);
         Assert.DoesNotContain("generate\\-docs", man, StringComparison.Ordinal);
+        Assert.All(Core.Configuration.AgentConfigLoader.Keys.SelectMany(k => k.Keys), key => Assert.Contains(Roff.Bold(key), man, StringComparison.Ordinal));
     }
 
     [Fact]
