@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(LogEvents.AgentRulesUnchanged, LogLevel.Debug, "Rules directory changed, but its files are as generation {Generation} read them; not reloading")]
     public static partial void RulesUnchanged(ILogger logger, long generation);
+
+    [LoggerMessage(LogEvents.AgentDeviceQueueOverflow, LogLevel.Warning, "Too many events of {DevPath} waiting behind its running action: dropped them ({Dropped} dropped in all), resynchronising it from sysfs")]
+    public static partial void DeviceQueueOverflow(ILogger logger, string devPath, long dropped);
 }

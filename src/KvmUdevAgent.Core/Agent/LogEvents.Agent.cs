@@ -18,4 +18,5 @@ internal static partial class LogEvents
     public const int AgentStopped = 9030;
     public const int AgentStoppedUndelivered = 9031;
     public const int AgentRulesUnchanged = 9032;
+    public const int AgentDeviceQueueOverflow = 9040;
 }

@@ -40,7 +40,9 @@ internal sealed class VmRegistry : IAsyncDisposable
             }
 
             VmMonitorOptions vmOptions = (options ?? new VmMonitorOptions()) with { Connection = vm.Connection, ProbeInterval = vm.ProbeInterval, PassFds = vm.PassFds };
-            if (!monitors.TryAdd(vm.Name, new VmMonitor(vm.Name, endpoint, vm.Protocol, vmOptions, logger)))
+            var monitor = new VmMonitor(vm.Name, endpoint, vm.Protocol, vmOptions, logger);
+            monitor.Gate.Policy = vm.Migration;
+            if (!monitors.TryAdd(vm.Name, monitor))
             {
                 problems.Add("vm '" + vm.Name + "': defined twice");
             }
