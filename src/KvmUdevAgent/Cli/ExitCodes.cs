@@ -45,6 +45,7 @@ internal static class ExitCodes
         (DataError, "Input data (a record file, a rule file) was malformed (EX_DATAERR)."),
         (NoInput, "A named file or device does not exist (EX_NOINPUT)."),
         (Unavailable, "The daemon or a VM monitor is not reachable (EX_UNAVAILABLE)."),
+        (TempFail, "Busy now (the VM is already migrating); try again later (EX_TEMPFAIL)."),
         (NoPermission, "Not allowed: not root, or refused by the daemon (EX_NOPERM)."),
         (Config, "The configuration is invalid, or the daemon could not start with it (EX_CONFIG)."),
         (Interrupted, "Interrupted by SIGINT, after a clean shutdown (128 + 2)."),
