@@ -49,6 +49,8 @@ unitdir=${unitdir:-/etc/systemd/system}
 bindir=$prefix/bin
 confdir=$sysconfdir/kvm-udev-agent
 docdir=$prefix/share/doc/kvm-udev-agent
+mandir=$prefix/share/man
+completiondir=$prefix/share/bash-completion/completions
 manifest_rel=/var/lib/kvm-udev-agent/install-manifest
 manifest=$destdir$manifest_rel
 
@@ -150,6 +152,8 @@ staging=$(mktemp -d)
 trap 'rm -rf "$staging" "$new_manifest"; [ -n "${out:-}" ] && rm -rf "$out"' EXIT
 sed -e "s|^rules_dir: .*|rules_dir: $confdir/rules.d|" config/agent.yaml > "$staging/agent.yaml"
 sed -e "s|@BINDIR@|$bindir|g" -e "s|@CONFDIR@|$confdir|g" -e "s|@DOCDIR@|$docdir|g" packaging/kvm-udev-agent.service > "$staging/kvm-udev-agent.service"
+# The manual pages come from the binary being installed (its command tree, its rule key table).
+"$binary" generate-docs --output "$staging/man"
 
 install_file "$binary" "$bindir/kvm-udev-agent" 0755
 make_dirs "$confdir/rules.d"
@@ -160,6 +164,9 @@ for rule in rules/*.yaml; do
 done
 install_file "$staging/kvm-udev-agent.service" "$unitdir/kvm-udev-agent.service" 0644
 install_file README.md "$docdir/README.md" 0644
+install_file "$staging/man/kvm-udev-agent.8" "$mandir/man8/kvm-udev-agent.8" 0644
+install_file "$staging/man/kvm-udev-agent.rules.5" "$mandir/man5/kvm-udev-agent.rules.5" 0644
+install_file packaging/completion/kvm-udev-agent "$completiondir/kvm-udev-agent" 0644
 for example in examples/*; do
   [ -f "$example" ] || continue
   install_file "$example" "$docdir/examples/$(basename "$example")" 0644

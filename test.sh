@@ -18,6 +18,11 @@ need udevadm udev
 need socat socat
 need blkid util-linux
 need gcc gcc
+need lintian lintian
+need man man-db
+need dpkg-deb dpkg
+need dpkg-shlibdeps dpkg-dev
+need objcopy binutils
 if [ ${#missing[@]} -gt 0 ]; then
   printf 'test.sh: missing tools; install them first (sudo apt-get install ...):\n' >&2
   printf '  %s\n' "${missing[@]}" >&2

@@ -186,6 +186,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         WatchMigrationGuards();
         int present = _pipeline.Coldplug(cancellationToken);
         _rules.Reloaded += OnRulesReloaded;
+        _rules.ReloadSkipped += OnRulesReloadSkipped;
         _rules.StartWatching(_options.RulesReloadDebounce);
         if (!_options.DryRun)
         {
@@ -278,6 +279,8 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         }
     }
 
+    private void OnRulesReloadSkipped(long generation) => Log.RulesUnchanged(_logger, generation);
+
     private static void ImmutableErrors(RuleReloadResult result, out int errors, out string first)
     {
         var list = result.Diagnostics.Where(d => d.Severity == Severity.Error).ToList();
@@ -329,6 +332,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
 
         Log.Stopping(_logger, _pipeline.BusyDevices);
         _rules.Reloaded -= OnRulesReloaded;
+        _rules.ReloadSkipped -= OnRulesReloadSkipped;
         _rules.Dispose();
         await _source.DisposeAsync().ConfigureAwait(false);
         try
@@ -362,6 +366,28 @@ public sealed partial class AgentDaemon : IAsyncDisposable
 
         _mounts.Dispose();
         _stopping.Dispose();
+        LogStopped();
+    }
+
+    // The last line of every run: an administrator reading the journal after a stop learns
+    // whether the audit trail is complete, and if not, how many records it lacks and why.
+    private void LogStopped()
+    {
+        if (_auditSink is null)
+        {
+            Log.Stopped(_logger, 0, "nowhere (audit is off)");
+            return;
+        }
+
+        SyslogQueueStatus status = _auditSink.Status;
+        if (status.Dropped == 0)
+        {
+            Log.Stopped(_logger, status.Sent, status.Target);
+        }
+        else
+        {
+            Log.StoppedUndelivered(_logger, status.Dropped, status.Target, status.Sent, status.LastError ?? "the queue was full");
+        }
     }
 
     private async Task ReconcileMountsAsync(CancellationToken cancellationToken)

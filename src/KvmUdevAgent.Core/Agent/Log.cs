@@ -44,6 +44,15 @@ internal static partial class Log
     [LoggerMessage(LogEvents.AgentNoVmReachable, LogLevel.Warning, "No VM monitor answers yet ({Vms}); devices routed to VMs will be attached when their monitor answers")]
     public static partial void NoVmReachable(ILogger logger, string vms);
 
+    [LoggerMessage(LogEvents.AgentStopped, LogLevel.Information, "Stopped: every audit record was delivered ({Delivered} to {Target})")]
+    public static partial void Stopped(ILogger logger, long delivered, string target);
+
+    [LoggerMessage(LogEvents.AgentStoppedUndelivered, LogLevel.Warning, "Stopped: {Undelivered} audit records could not be delivered to {Target} ({Delivered} were); last error: {Error}")]
+    public static partial void StoppedUndelivered(ILogger logger, long undelivered, string target, long delivered, string error);
+
+    [LoggerMessage(LogEvents.AgentRulesUnchanged, LogLevel.Debug, "Rules directory changed, but its files are as generation {Generation} read them; not reloading")]
+    public static partial void RulesUnchanged(ILogger logger, long generation);
+
     [LoggerMessage(LogEvents.AgentDeviceQueueOverflow, LogLevel.Warning, "Too many events of {DevPath} waiting behind its running action: dropped them ({Dropped} dropped in all), resynchronising it from sysfs")]
     public static partial void DeviceQueueOverflow(ILogger logger, string devPath, long dropped);
 

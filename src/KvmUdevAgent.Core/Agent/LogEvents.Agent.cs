@@ -15,6 +15,9 @@ internal static partial class LogEvents
     public const int AgentStateRecovered = 9010;
     public const int AgentEventFailed = 9011;
     public const int AgentNoVmReachable = 9012;
+    public const int AgentStopped = 9030;
+    public const int AgentStoppedUndelivered = 9031;
+    public const int AgentRulesUnchanged = 9032;
     public const int AgentDeviceQueueOverflow = 9040;
     public const int AgentHookCgroupsUnavailable = 9020;
 }

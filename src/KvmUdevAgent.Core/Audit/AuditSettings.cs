@@ -42,5 +42,20 @@ internal sealed record AuditSettings(SyslogEndpoint Endpoint, SyslogFacility Fac
         return true;
     }
 
+    /// <summary>
+    /// Where <c>log: syslog</c> sends the daemon's log: the audit target, or the local syslog
+    /// socket when audit is off (turning the audit trail off does not silence the log).
+    /// </summary>
+    public AuditSettings ForLog()
+    {
+        if (Enabled)
+        {
+            return this;
+        }
+
+        _ = SyslogEndpoint.TryParse(new AuditConfig().Syslog, out SyslogEndpoint? local, out _);
+        return this with { Endpoint = local! };
+    }
+
     public Rfc5424Formatter CreateFormatter() => new(Facility, AppName, enterpriseId: EnterpriseId);
 }

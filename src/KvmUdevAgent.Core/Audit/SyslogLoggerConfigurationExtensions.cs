@@ -8,7 +8,7 @@ internal static class SyslogLoggerConfigurationExtensions
 {
     /// <summary>
     /// Adds the syslog sink for <paramref name="settings"/>; does nothing when audit syslog is <c>off</c>.
-    /// Serilog disposes the sink (flushing for up to 2 s) when the logger is disposed.
+    /// Serilog disposes the sink (flushing for at most <see cref="SyslogQueue.DefaultDrainTimeout"/>) when the logger is disposed.
     /// </summary>
     public static LoggerConfiguration WriteToSyslog(this LoggerConfiguration configuration, AuditSettings settings, LogEventLevel restrictedToMinimumLevel = LogEventLevel.Verbose)
     {

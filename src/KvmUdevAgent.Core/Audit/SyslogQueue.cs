@@ -13,10 +13,19 @@ namespace KvmUdevAgent.Core.Audit;
 /// configured) and by <see cref="Status"/>.
 /// A failed send is retried (same message, reconnecting) with exponential backoff, so messages
 /// queued while syslog is down arrive when it comes back, up to the queue's capacity.
+/// Disposal (the agent stopping) is bounded: what is queued gets <see cref="DefaultDrainTimeout"/>
+/// to go out, and the first failed send while draining ends the drain at once, since retrying a
+/// dead syslog cannot succeed in the time a stop may take; the rest is counted as dropped.
 /// </summary>
 internal sealed class SyslogQueue : IAsyncDisposable, IDisposable
 {
     public const int DefaultCapacity = 4096;
+
+    /// <summary>
+    /// How long disposal waits for queued messages to go out. Short on purpose: systemd's stop,
+    /// a test's SIGTERM and an administrator's Ctrl-C should not wait on syslog.
+    /// </summary>
+    public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromMilliseconds(250);
 
     private readonly Channel<SyslogMessage> _channel;
     private readonly ISyslogTransport _transport;
@@ -36,6 +45,8 @@ internal sealed class SyslogQueue : IAsyncDisposable, IDisposable
     private int _inFlight;
     private string? _lastError;
     private int _disposed;
+    private int _draining;
+    private int _failing;
 
     /// <summary><c>dropNotice</c> makes the message that reports how many were dropped since the last notice; null sends none.</summary>
     public SyslogQueue(
@@ -56,7 +67,7 @@ internal sealed class SyslogQueue : IAsyncDisposable, IDisposable
         _dropNotice = dropNotice;
         _minBackoff = minBackoff ?? TimeSpan.FromMilliseconds(50);
         _maxBackoff = maxBackoff ?? TimeSpan.FromSeconds(5);
-        _drainTimeout = drainTimeout ?? TimeSpan.FromSeconds(2);
+        _drainTimeout = drainTimeout ?? DefaultDrainTimeout;
         _channel = Channel.CreateBounded<SyslogMessage>(
             new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true, SingleWriter = false },
             _ => Interlocked.Increment(ref _dropped));
@@ -171,6 +182,7 @@ internal sealed class SyslogQueue : IAsyncDisposable, IDisposable
                 await _transport.SendAsync(bytes, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref _sent);
                 Volatile.Write(ref _lastError, null);
+                Volatile.Write(ref _failing, 0);
                 return;
             }
             catch (SocketException ex) when (ex.SocketErrorCode == SocketError.MessageSize)
@@ -184,6 +196,14 @@ internal sealed class SyslogQueue : IAsyncDisposable, IDisposable
             {
                 Interlocked.Increment(ref _sendFailures);
                 Volatile.Write(ref _lastError, ex.Message);
+                Volatile.Write(ref _failing, 1);
+                if (Volatile.Read(ref _draining) != 0)
+                {
+                    // Stopping, and syslog does not take messages: give up on the drain now
+                    // (DisposeAsync counts this message and the rest as dropped).
+                    await _stopping.CancelAsync().ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
             }
 
             await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
@@ -200,6 +220,13 @@ internal sealed class SyslogQueue : IAsyncDisposable, IDisposable
         }
 
         _channel.Writer.TryComplete();
+        Volatile.Write(ref _draining, 1);
+        if (Volatile.Read(ref _failing) != 0)
+        {
+            // The last send failed and the worker is waiting to retry: nothing will go out in time.
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+
         if (await Task.WhenAny(_worker, Task.Delay(_drainTimeout)).ConfigureAwait(false) != _worker)
         {
             await _stopping.CancelAsync().ConfigureAwait(false);

@@ -47,6 +47,20 @@ public sealed record AgentConfig
 
     /// <summary>Where Proxmox VE keeps its VMs' configs (<c>VMID.conf</c>, whose <c>name:</c> line names the VM). Default <c>/etc/pve/qemu-server</c>.</summary>
     public string ProxmoxConfigDir { get; init; } = ProxmoxDefaults.ConfigDir;
+
+    /// <summary>Where the daemon's own diagnostic log goes. Default <see cref="LogTarget.Stderr"/> (under systemd: the journal).</summary>
+    public LogTarget Log { get; init; } = LogTarget.Stderr;
+}
+
+/// <summary>The <c>log:</c> setting.</summary>
+public enum LogTarget
+{
+    /// <summary>Not a valid value.</summary>
+    Unknown = 0,
+    /// <summary>Standard error, one line per event.</summary>
+    Stderr,
+    /// <summary>RFC 5424 to the audit trail's syslog target (<c>unix:/dev/log</c> when audit is off), facility and APP-NAME.</summary>
+    Syslog,
 }
 
 /// <summary>The <c>source:</c> setting.</summary>

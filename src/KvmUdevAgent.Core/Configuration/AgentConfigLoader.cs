@@ -16,10 +16,14 @@ public static partial class AgentConfigLoader
     public const string DefaultPath = "/etc/kvm-udev-agent/agent.yaml";
 
     private static readonly string[] s_topKeys =
-        ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit", "proxmox_run_dir", "proxmox_config_dir"];
+        ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit", "proxmox_run_dir", "proxmox_config_dir", "log"];
 
     private static readonly string[] s_vmKeys = ["monitor", "protocol", "connection", "probe_interval", "pass_fds", "proxmox", "migration"];
     private static readonly string[] s_auditKeys = ["syslog", "facility", "app_name", "enterprise_id"];
+
+    /// <summary>The keys the loader accepts, by section, for the manual page.</summary>
+    internal static (string Section, IReadOnlyList<string> Keys)[] Keys =>
+        [("top level", s_topKeys), ("vms.NAME", s_vmKeys), ("audit", s_auditKeys)];
 
     /// <summary>
     /// Loads <paramref name="path"/>. A missing file gives all defaults (with <see cref="AgentConfig.FilePath"/>
@@ -159,6 +163,21 @@ public static partial class AgentConfigLoader
                     break;
                 case "audit":
                     config = config with { Audit = ParseAudit(valueNode) };
+                    break;
+                case "log":
+                    if (Scalar(valueNode) is { } log)
+                    {
+                        LogTarget target = log switch { "stderr" => LogTarget.Stderr, "syslog" => LogTarget.Syslog, _ => LogTarget.Unknown };
+                        if (target == LogTarget.Unknown)
+                        {
+                            Error(valueNode, "bad-value", $"unknown log target '{log}'; expected one of: stderr, syslog");
+                        }
+                        else
+                        {
+                            config = config with { Log = target };
+                        }
+                    }
+
                     break;
                 case "proxmox_run_dir":
                     if (PathValue(valueNode) is { } proxmoxRun) { config = config with { ProxmoxRunDir = proxmoxRun }; }

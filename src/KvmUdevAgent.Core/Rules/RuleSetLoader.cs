@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace KvmUdevAgent.Core.Rules;
 
@@ -13,6 +15,43 @@ internal sealed class RuleSetLoader(IReadOnlySet<string>? knownVms, RulePermissi
             .Where(f => f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal))
             .Where(f => !Path.GetFileName(f).StartsWith('.'))
             .Order(StringComparer.Ordinal);
+
+    /// <summary>
+    /// What a load of <paramref name="directory"/> would read: every rule file's name and bytes, and
+    /// how the permission check judges it and the directory. Equal fingerprints load the same rules;
+    /// null when the directory cannot be read (then nothing can be said to be unchanged).
+    /// </summary>
+    public byte[]? Fingerprint(string directory)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        try
+        {
+            AppendPermission(hash, directory, isDirectory: true);
+            foreach (string file in RuleFiles(directory))
+            {
+                hash.AppendData(Encoding.UTF8.GetBytes(Path.GetFileName(file) + "\0"));
+                AppendPermission(hash, file, isDirectory: false);
+                byte[] bytes = File.ReadAllBytes(file);
+                hash.AppendData(BitConverter.GetBytes(bytes.Length));
+                hash.AppendData(bytes);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        return hash.GetHashAndReset();
+    }
+
+    private void AppendPermission(IncrementalHash hash, string path, bool isDirectory)
+    {
+        if (permissions is not null)
+        {
+            bool ok = permissions.Check(path, isDirectory, out string? why);
+            hash.AppendData(Encoding.UTF8.GetBytes((ok ? "ok" : why) + "\0"));
+        }
+    }
 
     public RuleLoadResult LoadDirectory(string directory, long generation)
     {

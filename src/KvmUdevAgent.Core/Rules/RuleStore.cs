@@ -6,7 +6,10 @@ namespace KvmUdevAgent.Core.Rules;
 /// The daemon's current <see cref="RuleSet"/>. A reload builds a complete new set and swaps it in
 /// with one atomic exchange, so a matcher sees either the old or the new set, never a mix. A bad
 /// reload keeps the previous set; a bad first load is an error the host refuses to start on.
-/// Watches the directory (debounced, so an editor's write-rename-chmod is one reload).
+/// Watches the directory (debounced, so an editor's write-rename-chmod is one reload). The
+/// watcher reloads only when the files differ from what the last reload read: an edit followed
+/// by SIGHUP (or <c>reload</c>) is reloaded once, by the explicit request, and the watcher's
+/// event for the same edit finds nothing new. An explicit request always reloads.
 /// </summary>
 internal sealed class RuleStore : IDisposable
 {
@@ -18,6 +21,7 @@ internal sealed class RuleStore : IDisposable
     private FileSystemWatcher? _watcher;
     private Timer? _debounce;
     private TimeSpan _debounceDelay;
+    private byte[]? _lastRead;
     private int _disposed;
 
     public RuleStore(string directory, IReadOnlySet<string>? knownVms, RulePermissions? permissions)
@@ -29,8 +33,11 @@ internal sealed class RuleStore : IDisposable
     /// <summary>The set in force; read it once per event and use that reference throughout.</summary>
     public RuleSet Current => Volatile.Read(ref _current);
 
-    /// <summary>Raised after every reload triggered by the watcher (on a thread-pool thread).</summary>
+    /// <summary>Raised after every reload, whoever asked (for the watcher's, on a thread-pool thread).</summary>
     public event Action<RuleReloadResult>? Reloaded;
+
+    /// <summary>Raised when the watcher saw a change but the files are as the last reload read them; carries the active generation.</summary>
+    public event Action<long>? ReloadSkipped;
 
     /// <summary>The first load: on failure the store stays empty and the caller must refuse to start.</summary>
     public RuleReloadResult Load() => Reload();
@@ -42,23 +49,63 @@ internal sealed class RuleStore : IDisposable
     /// </summary>
     public RuleReloadResult Reload()
     {
-        RuleReloadResult reload;
+        // A change the watcher has seen but not yet reloaded is read by this reload: its pending
+        // debounced reload would only find the same files.
+        try
+        {
+            _debounce?.Change(Timeout.Infinite, Timeout.Infinite);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopping: the watcher is gone already.
+        }
+
+        return ReloadCore(onlyIfChanged: false)!;
+    }
+
+    /// <returns>null when <paramref name="onlyIfChanged"/> and nothing changed since the last reload.</returns>
+    private RuleReloadResult? ReloadCore(bool onlyIfChanged)
+    {
+        RuleReloadResult? reload;
         lock (_reloadLock)
         {
-            long attempted = _nextGeneration++;
-            RuleLoadResult result = _loader.LoadDirectory(_directory, attempted);
-            if (result.Succeeded)
+            // Taken before the files are read: a change made during the load makes the next
+            // fingerprint differ, so it is reloaded, never skipped.
+            byte[]? fingerprint = _loader.Fingerprint(_directory);
+            if (onlyIfChanged && fingerprint is not null && _lastRead is not null && fingerprint.AsSpan().SequenceEqual(_lastRead))
             {
-                Interlocked.Exchange(ref _current, result.RuleSet);
+                reload = null;
             }
+            else
+            {
+                reload = Load(fingerprint);
+            }
+        }
 
-            reload = result.Succeeded
-                ? new RuleReloadResult(true, attempted, attempted, result.RuleSet!.Rules.Count, result.Diagnostics)
-                : new RuleReloadResult(false, Current.Generation, attempted, Current.Rules.Count, result.Diagnostics);
+        if (reload is null)
+        {
+            ReloadSkipped?.Invoke(Current.Generation);
+            return null;
         }
 
         Reloaded?.Invoke(reload);
         return reload;
+    }
+
+    // Called under the reload lock.
+    private RuleReloadResult Load(byte[]? fingerprint)
+    {
+        _lastRead = fingerprint;
+        long attempted = _nextGeneration++;
+        RuleLoadResult result = _loader.LoadDirectory(_directory, attempted);
+        if (result.Succeeded)
+        {
+            Interlocked.Exchange(ref _current, result.RuleSet);
+        }
+
+        return result.Succeeded
+            ? new RuleReloadResult(true, attempted, attempted, result.RuleSet!.Rules.Count, result.Diagnostics)
+            : new RuleReloadResult(false, Current.Generation, attempted, Current.Rules.Count, result.Diagnostics);
     }
 
     /// <summary>Starts watching the directory; changes settle for <paramref name="debounce"/> before a reload.</summary>
@@ -88,7 +135,7 @@ internal sealed class RuleStore : IDisposable
             return;
         }
 
-        Reload();
+        ReloadCore(onlyIfChanged: true);
     }
 
     public void Dispose()

@@ -13,6 +13,7 @@ internal static class AttachCommand
     {
         Argument<string> device = new("DEVICE") { Description = "A present device: its DEVPATH or kernel name (see 'kvm-udev-agent devices')" };
         Argument<string> vm = new("VM") { Description = "The VM's name in the configuration" };
+        CliCompletions.AddVmNames(vm);
         Option<string> socket = ControlClientOptions.CreateSocketOption();
         Option<bool> json = ControlClientOptions.CreateJsonOption();
         Command command = new("attach", "Attach a present device to a VM now, whatever the rules say (root only; audited with rule 'manual')") { device, vm, socket, json };

@@ -19,5 +19,6 @@ internal static class CommandRegistry
         yield return MigrateCommand.Create();
         yield return RulesCommand.Create();
         yield return TestCommand.Create();
+        yield return GenerateDocsCommand.Create();
     }
 }

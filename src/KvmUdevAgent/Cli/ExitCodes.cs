@@ -34,4 +34,20 @@ internal static class ExitCodes
 
     /// <summary>Interrupted by SIGINT (128 + 2), after a clean shutdown.</summary>
     public const int Interrupted = 130;
+
+    /// <summary>Every exit code with its meaning, for the manual page (a test checks that none is missing).</summary>
+    public static readonly (int Code, string Meaning)[] All =
+    [
+        (Success, "Success."),
+        (Failure, "The operation failed, or validation found errors."),
+        (Warnings, "Validation found warnings or style notes only (rules validate --strict)."),
+        (Usage, "The command line was wrong (EX_USAGE); one line says what, with a hint."),
+        (DataError, "Input data (a record file, a rule file) was malformed (EX_DATAERR)."),
+        (NoInput, "A named file or device does not exist (EX_NOINPUT)."),
+        (Unavailable, "The daemon or a VM monitor is not reachable (EX_UNAVAILABLE)."),
+        (TempFail, "Busy now (the VM is already migrating); try again later (EX_TEMPFAIL)."),
+        (NoPermission, "Not allowed: not root, or refused by the daemon (EX_NOPERM)."),
+        (Config, "The configuration is invalid, or the daemon could not start with it (EX_CONFIG)."),
+        (Interrupted, "Interrupted by SIGINT, after a clean shutdown (128 + 2)."),
+    ];
 }

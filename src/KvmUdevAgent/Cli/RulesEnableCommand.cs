@@ -10,6 +10,7 @@ internal static class RulesEnableCommand
     {
         var rulesDir = RulesCommand.RulesDirOption();
         var name = new Argument<string>("name") { Description = "The rule's name." };
+        CliCompletions.AddRuleNames(name, rulesDir);
         var command = new Command(enable ? "enable" : "disable", enable ? "Enable a rule." : "Disable a rule (it stays in its file).") { name, rulesDir };
         command.SetAction((parseResult, _) => Task.FromResult(Invoke(parseResult.GetValue(rulesDir)!, parseResult.GetValue(name)!, enable, Console.Out, Console.Error)));
         return command;

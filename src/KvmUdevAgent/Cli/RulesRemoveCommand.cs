@@ -10,6 +10,7 @@ internal static class RulesRemoveCommand
     {
         var rulesDir = RulesCommand.RulesDirOption();
         var name = new Argument<string>("name") { Description = "The rule's name." };
+        CliCompletions.AddRuleNames(name, rulesDir);
         var command = new Command("remove", "Remove a rule from its file.") { name, rulesDir };
         command.SetAction((parseResult, _) => Task.FromResult(Invoke(parseResult.GetValue(rulesDir)!, parseResult.GetValue(name)!, Console.Out, Console.Error)));
         return command;

@@ -11,6 +11,7 @@ internal static class RulesShowCommand
         var rulesDir = RulesCommand.RulesDirOption();
         var json = RulesCommand.JsonOption();
         var name = new Argument<string>("name") { Description = "The rule's name." };
+        CliCompletions.AddRuleNames(name, rulesDir);
         var command = new Command("show", "Print one rule as YAML (it round-trips: load, show, load gives the same rule).") { name, rulesDir, json };
         command.SetAction((parseResult, _) => Task.FromResult(Invoke(parseResult.GetValue(rulesDir)!, parseResult.GetValue(name)!, Console.Out, Console.Error, parseResult.GetValue(json))));
         return command;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using KvmUdevAgent.Core.Agent;
 using KvmUdevAgent.Core.Configuration;
 using KvmUdevAgent.Daemon;
@@ -9,6 +10,12 @@ namespace KvmUdevAgent.Cli;
 /// <summary><c>kvm-udev-agent run</c>: the daemon, in the foreground.</summary>
 internal static class RunCommand
 {
+    private const string Name = "run";
+
+    /// <summary>Whether the command line runs the daemon (<c>kvm-udev-agent run ...</c>).</summary>
+    public static bool IsRun(ParseResult parseResult) =>
+        parseResult.CommandResult.Command.Name == Name && parseResult.CommandResult.Parent is CommandResult { Command: RootCommand };
+
     public static Command Create()
     {
         Option<string> config = CommonOptions.Config();
@@ -17,7 +24,7 @@ internal static class RunCommand
         Option<string> logFormat = new("--log-format") { Description = "Diagnostic log format on stderr", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
 
-        Command command = new("run", "Run the daemon in the foreground: listen for hotplug events and act on them by the rules.\nUnder systemd it signals readiness (Type=notify) once the rules are loaded and the event source is open; SIGHUP reloads the rules; SIGTERM finishes in-flight actions, then exits.")
+        Command command = new(Name, "Run the daemon in the foreground: listen for hotplug events and act on them by the rules.\nUnder systemd it signals readiness (Type=notify) once the rules are loaded and the event source is open; SIGHUP reloads the rules; SIGTERM finishes in-flight actions, then exits.")
         {
             config, dryRun, verbose, logFormat,
         };

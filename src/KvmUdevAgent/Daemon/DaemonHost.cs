@@ -1,3 +1,4 @@
+using KvmUdevAgent.Core.Audit;
 using KvmUdevAgent.Core.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -29,7 +30,7 @@ internal static class DaemonHost
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(options.Verbose ? LogLevel.Debug : LogLevel.Information);
-        builder.Logging.AddSerilog(CreateLogger(options), dispose: true);
+        builder.Logging.AddSerilog(CreateLogger(config, options), dispose: true);
         // A start failure is printed once, by 'run', with every diagnostic; the host's own
         // "Hosting failed to start" line with a stack trace would only repeat it.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
@@ -40,10 +41,17 @@ internal static class DaemonHost
         return builder.Build();
     }
 
-    private static Serilog.Core.Logger CreateLogger(DaemonOptions options)
+    private static Serilog.Core.Logger CreateLogger(AgentConfig config, DaemonOptions options)
     {
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(options.Verbose ? LogEventLevel.Debug : LogEventLevel.Information);
+        // With bad audit settings the daemon refuses to start and says why on stderr, so the log
+        // stays there too.
+        if (config.Log == LogTarget.Syslog && AuditSettings.TryCreate(config.Audit, out AuditSettings? settings, out _))
+        {
+            return configuration.WriteToSyslog(settings.ForLog()).CreateLogger();
+        }
+
         configuration = options.LogFormat == LogFormat.Json
             ? configuration.WriteTo.Console(new CompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose)
             : configuration.WriteTo.Console(

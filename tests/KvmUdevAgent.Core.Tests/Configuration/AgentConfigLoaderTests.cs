@@ -59,6 +59,24 @@ public sealed class AgentConfigLoaderTests
         Assert.Equal("agent.yaml:2:1: error: unknown key 'rule_dir'; did you mean 'rules_dir'?", d.ToString());
     }
 
+    [Theory]
+    [InlineData("", LogTarget.Stderr)]
+    [InlineData("log: stderr\n", LogTarget.Stderr)]
+    [InlineData("log: syslog\n", LogTarget.Syslog)]
+    public void Parse_Log_Targets(string yaml, LogTarget expected)
+    {
+        AgentConfig config = Parse(yaml, out var diagnostics);
+        Assert.Empty(diagnostics);
+        Assert.Equal(expected, config.Log);
+    }
+
+    [Fact]
+    public void Rejects_UnknownLogTarget_WithPosition()
+    {
+        Parse("log: journal\n", out var diagnostics);
+        Assert.Equal("agent.yaml:1:6: error: unknown log target 'journal'; expected one of: stderr, syslog", Assert.Single(diagnostics).ToString());
+    }
+
     [Fact]
     public void Rejects_AllProblemsInOnePass()
     {

@@ -7,13 +7,7 @@ public sealed class RuleReferenceTests
     [Fact]
     public void Docs_RulesMarkdown_IsGeneratedFromTheKeyTable()
     {
-        string? root = AppContext.BaseDirectory;
-        while (root is not null && !File.Exists(Path.Combine(root, "KvmUdevAgent.sln")))
-        {
-            root = Path.GetDirectoryName(root);
-        }
-
-        Assert.NotNull(root);
+        string root = RepositoryRoot.Path;
         string path = Path.Combine(root, "docs", "rules.md");
         string expected = RuleReference.Generate();
         if (Environment.GetEnvironmentVariable("KUA_UPDATE_DOCS") == "1")
@@ -29,13 +23,7 @@ public sealed class RuleReferenceTests
     [Fact]
     public void Readme_MatchKeyTable_IsTheGeneratedOne()
     {
-        string? root = AppContext.BaseDirectory;
-        while (root is not null && !File.Exists(Path.Combine(root, "KvmUdevAgent.sln")))
-        {
-            root = Path.GetDirectoryName(root);
-        }
-
-        Assert.NotNull(root);
+        string root = RepositoryRoot.Path;
         string doc = RuleReference.Generate();
         int start = doc.IndexOf("## Match keys", StringComparison.Ordinal);
         int end = doc.IndexOf("\n## ", start + 5, StringComparison.Ordinal);

@@ -28,6 +28,9 @@ public sealed class InstallScriptTests : IDisposable
         Assert.Contains("/etc/kvm-udev-agent/rules.d/ 755", tree);
         Assert.Contains("/etc/systemd/system/kvm-udev-agent.service 644", tree);
         Assert.Contains("/var/lib/kvm-udev-agent/install-manifest 644", tree);
+        Assert.Contains("/usr/local/share/man/man8/kvm-udev-agent.8 644", tree);
+        Assert.Contains("/usr/local/share/man/man5/kvm-udev-agent.rules.5 644", tree);
+        Assert.Contains("/usr/local/share/bash-completion/completions/kvm-udev-agent 644", tree);
 
         string unit = await File.ReadAllTextAsync(Path.Combine(_destdir, "etc/systemd/system/kvm-udev-agent.service"));
         Assert.Contains("Type=notify", unit, StringComparison.Ordinal);
