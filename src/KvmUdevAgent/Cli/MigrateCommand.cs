@@ -18,6 +18,7 @@ internal static class MigrateCommand
     public static Command Create()
     {
         Argument<string> vm = new("VM") { Description = "The VM's name in the configuration" };
+        CliCompletions.AddVmNames(vm);
         Argument<string> uri = new("URI") { Description = "Where to: tcp:HOST:PORT (the destination QEMU runs with -incoming tcp:0:PORT) or unix:/path" };
         Option<double?> timeout = new("--timeout") { Description = "Cancel the migration if it has not finished after S seconds (the VM stays here, running)", HelpName = "S" };
         Option<bool> returnPath = new("--return-path") { Description = "Turn on QEMU's return-path capability, so a destination that fails rolls the source back (enable it on the destination too)" };

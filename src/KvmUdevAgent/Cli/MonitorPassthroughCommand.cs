@@ -16,6 +16,7 @@ internal static class MonitorPassthroughCommand
     public static Command Create()
     {
         Argument<string> vm = new("VM") { Description = "The VM's name in the configuration" };
+        CliCompletions.AddVmNames(vm);
         Argument<string[]> words = new("COMMAND")
         {
             Description = "A QMP command as JSON ('{\"execute\": \"query-status\"}'), or with --hmp a human-monitor command line (info usb); several words are joined with spaces",
