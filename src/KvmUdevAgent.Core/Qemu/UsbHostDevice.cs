@@ -31,6 +31,12 @@ internal sealed record UsbHostDevice : AttachRequest
 
     public UsbId Product { get; }
 
+    /// <summary>
+    /// The device's number on its bus (sysfs <c>devnum</c>, new on every plug), 1-127; null when
+    /// unknown. QEMU does not need it (bus + port pick the device); libvirt's hostdev does.
+    /// </summary>
+    public int? DevNum { get; init; }
+
     public override string Id { get; }
 
     public static bool TryCreate(int bus, string? portPath, UsbId vendor, UsbId product, [NotNullWhen(true)] out UsbHostDevice? device, [NotNullWhen(false)] out string? reason)
@@ -63,7 +69,17 @@ internal sealed record UsbHostDevice : AttachRequest
             return false;
         }
 
-        return TryCreate(bus, identity.PortPath, vendor, product, out device, out reason);
+        if (!TryCreate(bus, identity.PortPath, vendor, product, out device, out reason))
+        {
+            return false;
+        }
+
+        if (identity.DevNum is >= 1 and <= 127)
+        {
+            device = device with { DevNum = identity.DevNum };
+        }
+
+        return true;
     }
 
     private static bool IsPortPath([NotNullWhen(true)] string? text)
