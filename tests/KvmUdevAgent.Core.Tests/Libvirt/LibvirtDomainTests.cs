@@ -138,7 +138,7 @@ public sealed class LibvirtDomainTests(LibvirtFixture fixture)
     {
         await using LibvirtConnection connection = new(fixture.Libvirtd.Uri, new LibvirtOptions { InitialBackoff = TimeSpan.FromMilliseconds(50), MaxBackoff = TimeSpan.FromMilliseconds(500) });
         var connects = System.Threading.Channels.Channel.CreateUnbounded<int>();
-        connection.OnCameBack(fixture.Domain, _ => connects.Writer.WriteAsync(connection.ConnectCount).AsTask());
+        connection.OnCameBack(fixture.Domain, ct => connects.Writer.WriteAsync(connection.ConnectCount, ct).AsTask());
         connection.Start();
         Assert.Equal(1, await connects.Reader.ReadAsync().AsTask().WaitAsync(s_timeout));
 

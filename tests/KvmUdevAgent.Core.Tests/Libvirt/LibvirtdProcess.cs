@@ -135,7 +135,7 @@ public sealed class LibvirtdProcess : IAsyncDisposable
             return;
         }
 
-        Tmds.Linux.LibC.kill(p.Id, Tmds.Linux.LibC.SIGTERM);
+        _ = Tmds.Linux.LibC.kill(p.Id, Tmds.Linux.LibC.SIGTERM);
         try
         {
             await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
@@ -298,7 +298,7 @@ public sealed class LibvirtdProcess : IAsyncDisposable
             // A QEMU left running (libvirtd was down at the end of a test): killed by its own PID.
             if (File.Exists($"/proc/{pid}/cmdline") && File.ReadAllText($"/proc/{pid}/cmdline").Contains("qemu-system", StringComparison.Ordinal))
             {
-                Tmds.Linux.LibC.kill(pid, Tmds.Linux.LibC.SIGKILL);
+                _ = Tmds.Linux.LibC.kill(pid, Tmds.Linux.LibC.SIGKILL);
             }
         }
 
