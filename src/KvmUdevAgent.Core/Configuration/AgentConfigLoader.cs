@@ -18,7 +18,7 @@ public static class AgentConfigLoader
     private static readonly string[] s_topKeys =
         ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit"];
 
-    private static readonly string[] s_vmKeys = ["monitor", "protocol"];
+    private static readonly string[] s_vmKeys = ["monitor", "protocol", "libvirt", "uri"];
     private static readonly string[] s_auditKeys = ["syslog", "facility", "app_name", "enterprise_id"];
 
     /// <summary>
@@ -198,6 +198,8 @@ public static class AgentConfigLoader
                 }
 
                 string? monitor = null;
+                string? libvirt = null;
+                string? uri = null;
                 MonitorProtocol protocol = MonitorProtocol.Auto;
                 foreach (var (k, v) in vm.Children)
                 {
@@ -228,17 +230,65 @@ public static class AgentConfigLoader
                             }
 
                             break;
+                        case "libvirt":
+                            libvirt = Scalar(v);
+                            if (string.IsNullOrEmpty(libvirt) || libvirt.Contains('\0', StringComparison.Ordinal))
+                            {
+                                Error(v, "bad-value", $"VM '{name}': libvirt: expected the libvirt domain name (as 'virsh list --all' shows it)");
+                                libvirt = null;
+                            }
+
+                            break;
+                        case "uri":
+                            uri = Scalar(v);
+                            if (string.IsNullOrEmpty(uri) || !uri.Contains("://", StringComparison.Ordinal) || uri.Contains('\0', StringComparison.Ordinal))
+                            {
+                                Error(v, "bad-value", $"VM '{name}': uri: expected a libvirt URI, e.g. qemu:///system");
+                                uri = null;
+                            }
+
+                            break;
                         default:
                             Error(k, "unknown-key", $"VM '{name}': {UnknownKey(vmKey, s_vmKeys)}");
                             break;
                     }
                 }
 
+                bool hasMonitor = vm.Children.ContainsKey(new YamlScalarNode("monitor"));
+                bool hasLibvirt = vm.Children.ContainsKey(new YamlScalarNode("libvirt"));
+                if (hasMonitor && hasLibvirt)
+                {
+                    Error(vm, "conflicting-keys", $"VM '{name}': give either 'monitor' (a QEMU monitor) or 'libvirt' (a domain libvirt manages), not both");
+                    continue;
+                }
+
+                if (hasLibvirt)
+                {
+                    if (vm.Children.ContainsKey(new YamlScalarNode("protocol")))
+                    {
+                        Error(vm, "conflicting-keys", $"VM '{name}': 'protocol' is for a QEMU monitor; a libvirt domain is reached through libvirt");
+                        continue;
+                    }
+
+                    if (libvirt is not null && (uri is not null || !vm.Children.ContainsKey(new YamlScalarNode("uri"))))
+                    {
+                        builder[name] = new VmConfig { Name = name, Libvirt = libvirt, Uri = uri ?? VmConfig.DefaultLibvirtUri };
+                    }
+
+                    continue;
+                }
+
+                if (vm.Children.ContainsKey(new YamlScalarNode("uri")))
+                {
+                    Error(vm, "conflicting-keys", $"VM '{name}': 'uri' belongs with 'libvirt: DOMAIN'");
+                    continue;
+                }
+
                 if (monitor is null)
                 {
-                    if (!vm.Children.ContainsKey(new YamlScalarNode("monitor")))
+                    if (!hasMonitor)
                     {
-                        Error(vm, "missing-key", $"VM '{name}': 'monitor' is required (unix:/path, tcp:host:port or telnet:host:port)");
+                        Error(vm, "missing-key", $"VM '{name}': 'monitor' (unix:/path, tcp:host:port or telnet:host:port) or 'libvirt' (a libvirt domain name) is required");
                     }
 
                     continue;

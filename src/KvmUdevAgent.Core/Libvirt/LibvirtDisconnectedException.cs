@@ -16,4 +16,7 @@ internal sealed class LibvirtDisconnectedException : LibvirtException
         : base(message, innerException)
     {
     }
+
+    /// <inheritdoc/>
+    public override bool IsUnavailable => true;
 }

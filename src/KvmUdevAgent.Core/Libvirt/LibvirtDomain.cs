@@ -8,7 +8,7 @@ namespace KvmUdevAgent.Core.Libvirt;
 /// <c>VIR_DOMAIN_AFFECT_LIVE</c> (the persistent definition is the admin's), the actual state read
 /// from the live XML. Devices are recognised by their <c>ua-kua-</c> alias; nothing else is touched.
 /// </summary>
-internal sealed class LibvirtDomain(string name, string domain, LibvirtConnection connection) : IDisposable
+internal sealed partial class LibvirtDomain(string name, string domain, LibvirtConnection connection) : IDisposable
 {
     // One attach at a time per domain: two at once would pick the same free target name.
     private readonly SemaphoreSlim _attachGate = new(1, 1);
@@ -168,4 +168,10 @@ internal sealed class LibvirtDomain(string name, string domain, LibvirtConnectio
 
     /// <summary>Releases the domain's own lock; the shared connection is disposed by its owner.</summary>
     public void Dispose() => _attachGate.Dispose();
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
 }

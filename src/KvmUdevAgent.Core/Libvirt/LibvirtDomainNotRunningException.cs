@@ -16,4 +16,7 @@ internal sealed class LibvirtDomainNotRunningException : LibvirtException
         : base(message, innerException)
     {
     }
+
+    /// <inheritdoc/>
+    public override bool IsUnavailable => true;
 }

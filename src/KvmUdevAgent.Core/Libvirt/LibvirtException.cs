@@ -4,7 +4,7 @@ using KvmUdevAgent.Core.Libvirt.Native;
 namespace KvmUdevAgent.Core.Libvirt;
 
 /// <summary>A failed libvirt call, carrying libvirt's own message and error code (<c>virErrorNumber</c>).</summary>
-internal class LibvirtException : Exception
+internal class LibvirtException : Vms.VmException
 {
     /// <summary><c>VIR_ERR_NO_DOMAIN</c>.</summary>
     public const int NoDomain = 42;

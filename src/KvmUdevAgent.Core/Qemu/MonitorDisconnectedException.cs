@@ -17,4 +17,7 @@ internal sealed class MonitorDisconnectedException : MonitorException
         : base(message, innerException)
     {
     }
+
+    /// <inheritdoc/>
+    public override bool IsUnavailable => true;
 }

@@ -22,6 +22,12 @@ public sealed record VmStatus
     public string? Error { get; init; }
     /// <summary>The <c>kua-</c> devices QEMU reports, in QOM order.</summary>
     public IReadOnlyList<AgentDevice> Devices { get; init; } = [];
+    /// <summary>For a libvirt domain: the domain name; null for a VM reached through its monitor.</summary>
+    public string? Domain { get; init; }
+    /// <summary>For a libvirt domain: the libvirt URI.</summary>
+    public string? Uri { get; init; }
+    /// <summary>For a libvirt domain: its state (<c>running</c>, <c>paused</c>, <c>shutoff</c>, …); null when unknown.</summary>
+    public string? State { get; init; }
     /// <summary>The agent's block nodes (each normally belongs to one of <see cref="Devices"/>).</summary>
     public IReadOnlyList<string> BlockNodes { get; init; } = [];
 }

@@ -1,0 +1,223 @@
+using System.Xml.Linq;
+using KvmUdevAgent.Core.Tests.Libvirt;
+using KvmUdevAgent.Core.Tests.Netns;
+using KvmUdevAgent.Tests.Support;
+
+namespace KvmUdevAgent.Tests.Daemon;
+
+/// <summary>Shares one private libvirtd between the libvirt daemon scenarios (its first start probes QEMU for seconds).</summary>
+public sealed class LibvirtScenarioFixture : IAsyncLifetime
+{
+    public LibvirtdProcess Libvirtd { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Libvirtd = await LibvirtdProcess.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (Libvirtd is not null)
+        {
+            await Libvirtd.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
+/// The daemon routing a real loop drive to a VM that libvirt manages, through a real libvirtd
+/// running a real (TCG) QEMU: the domain's live XML and QEMU's open descriptors are the proof.
+/// </summary>
+public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClassFixture<LibvirtScenarioFixture>
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
+    private LibvirtdProcess Libvirtd => fixture.Libvirtd;
+
+    private static string Rule(string kernel, bool readOnly = true) => $$"""
+        rules:
+          - name: loop-to-virt
+            match: { subsystem: block, kernel: "{{kernel}}" }
+            attach: { vm: virt, as: usb-storage, read_only: {{(readOnly ? "true" : "false")}} }
+        """;
+
+    private async Task<DaemonEnvironment> EnvironmentAsync(string domain, LoopDevice loop, string? uri = null)
+    {
+        DaemonEnvironment env = await DaemonEnvironment.CreateAsync(withQemu: false);
+        env.WriteRules("10-loop.yaml", Rule(loop.Name));
+        env.WriteConfig(source: "kernel", sysfsRoot: "/sys", extraVms: $"  virt: {{ libvirt: \"{domain}\", uri: \"{uri ?? Libvirtd.Uri}\" }}\n");
+        return env;
+    }
+
+    [Fact]
+    public async Task RoutedLoopDrive_ReadOnlyUsbDiskInLiveXml_QemuHasIt_RemovalTakesItOut_NotTainted()
+    {
+        string domain = await Libvirtd.CreateDomainAsync("kua-route");
+        await using LoopDevice loop = await LoopDevice.CreateAsync();
+        await using DaemonEnvironment env = await EnvironmentAsync(domain, loop);
+        await env.StartDaemonAsync();
+        await env.Daemon!.WaitForLogAsync("Connected to libvirtd at", s_timeout);
+
+        loop.TriggerUevent("add", Guid.NewGuid());
+        XElement disk = await WaitForDiskAsync(domain, loop.DevicePath, present: true);
+        Assert.StartsWith("ua-kua-b", (string?)disk.Element("alias")!.Attribute("name"), StringComparison.Ordinal);
+        Assert.Equal("usb", (string?)disk.Element("target")!.Attribute("bus"));
+        Assert.Equal("on", (string?)disk.Element("target")!.Attribute("removable"));
+        Assert.NotNull(disk.Element("readonly"));
+        Assert.Contains(loop.DevicePath, Libvirtd.QemuOpenDevices(domain));
+        var attached = await env.Syslog.WaitForAsync(m => m.MsgId == "device.attach", 1, s_timeout);
+        Assert.Equal("virt", attached.Single().Element("kua@32473")["target"]);
+        Assert.Equal("success", attached.Single().Element("kua@32473")["outcome"]);
+
+        loop.TriggerUevent("remove", Guid.NewGuid());
+        await WaitForDiskAsync(domain, loop.DevicePath, present: false);
+        Assert.DoesNotContain(loop.DevicePath, Libvirtd.QemuOpenDevices(domain));
+        await env.Syslog.WaitForAsync(m => m.MsgId == "device.detach", 1, s_timeout);
+        string log = Libvirtd.DomainLog(domain);
+        Assert.Contains("qemu-system-x86_64", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("tainted", log, StringComparison.Ordinal);
+        await Libvirtd.DestroyDomainAsync(domain);
+    }
+
+    [Fact]
+    public async Task DomainDestroyedAndStartedAgain_DriveAttachedAgain()
+    {
+        string domain = await Libvirtd.CreateDomainAsync("kua-reboot");
+        await using LoopDevice loop = await LoopDevice.CreateAsync();
+        await using DaemonEnvironment env = await EnvironmentAsync(domain, loop);
+        await env.StartDaemonAsync();
+        await env.Daemon!.WaitForLogAsync("Connected to libvirtd at", s_timeout);
+        loop.TriggerUevent("add", Guid.NewGuid());
+        await WaitForDiskAsync(domain, loop.DevicePath, present: true);
+
+        await Libvirtd.DestroyDomainAsync(domain);
+        await Libvirtd.StartDomainAsync(domain);
+
+        await WaitForDiskAsync(domain, loop.DevicePath, present: true);
+        Assert.Contains(loop.DevicePath, Libvirtd.QemuOpenDevices(domain));
+        await Libvirtd.DestroyDomainAsync(domain);
+    }
+
+    [Fact]
+    public async Task LibvirtdRestarted_Reconnects_RemovalInBetweenReconciled()
+    {
+        string domain = await Libvirtd.CreateDomainAsync("kua-lvrestart");
+        await using LoopDevice loop = await LoopDevice.CreateAsync();
+        await using DaemonEnvironment env = await EnvironmentAsync(domain, loop);
+        await env.StartDaemonAsync();
+        await env.Daemon!.WaitForLogAsync("Connected to libvirtd at", s_timeout);
+        loop.TriggerUevent("add", Guid.NewGuid());
+        await WaitForDiskAsync(domain, loop.DevicePath, present: true);
+
+        await Libvirtd.StopLibvirtdAsync();
+        try
+        {
+            await env.Daemon.WaitForLogAsync("closed the connection, reconnecting", s_timeout);
+            loop.TriggerUevent("remove", Guid.NewGuid());
+            var failed = await env.Syslog.WaitForAsync(m => m.MsgId == "device.detach", 1, s_timeout);
+            Assert.Equal("failure", failed.Single().Element("kua@32473")["outcome"]);
+        }
+        finally
+        {
+            await Libvirtd.StartLibvirtdAsync();
+        }
+
+        await WaitForDiskAsync(domain, loop.DevicePath, present: false);
+        Assert.DoesNotContain(loop.DevicePath, Libvirtd.QemuOpenDevices(domain));
+        Assert.Equal(2, CountOccurrences(env.Daemon.Stderr, "Connected to libvirtd at"));
+        Assert.True(env.Daemon.Pid > 0 && !Process(env.Daemon).HasExited);
+        await Libvirtd.DestroyDomainAsync(domain);
+    }
+
+    [Fact]
+    public async Task AgentRestarted_NothingAttachedTwice()
+    {
+        string domain = await Libvirtd.CreateDomainAsync("kua-agentrestart");
+        await using LoopDevice loop = await LoopDevice.CreateAsync();
+        await using DaemonEnvironment env = await EnvironmentAsync(domain, loop, null);
+        DaemonProcess first = await env.StartDaemonAsync();
+        await first.WaitForLogAsync("Connected to libvirtd at", s_timeout);
+        loop.TriggerUevent("add", Guid.NewGuid());
+        await WaitForDiskAsync(domain, loop.DevicePath, present: true);
+
+        first.Signal(9);
+        await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        DaemonProcess second = await env.StartDaemonAsync();
+        await second.WaitForLogAsync("VM virt reconciled", s_timeout);
+
+        Assert.Contains("VM virt reconciled: 0 attached, 0 detached, 1 unchanged, 0 failed", second.Stderr, StringComparison.Ordinal);
+        XDocument live = XDocument.Parse(await Libvirtd.LiveXmlAsync(domain));
+        Assert.Single(live.Root!.Element("devices")!.Elements("disk"), d => (string?)d.Element("source")?.Attribute("dev") == loop.DevicePath);
+        await Libvirtd.DestroyDomainAsync(domain);
+    }
+
+    [Fact]
+    public async Task UnknownDomain_AttachFailsAuditedNamingIt_DaemonKeepsRunning()
+    {
+        await using LoopDevice loop = await LoopDevice.CreateAsync();
+        await using DaemonEnvironment env = await EnvironmentAsync("no-such-domain", loop);
+        await env.StartDaemonAsync();
+        await env.Daemon!.WaitForLogAsync("Connected to libvirtd at", s_timeout);
+
+        loop.TriggerUevent("add", Guid.NewGuid());
+
+        var failed = await env.Syslog.WaitForAsync(m => m.MsgId == "device.attach", 1, s_timeout);
+        Assert.Equal("failure", failed.Single().Element("kua@32473")["outcome"]);
+        Assert.Equal($"libvirtd at {Libvirtd.Uri} has no domain named 'no-such-domain' (virsh -c '{Libvirtd.Uri}' list --all shows the names)", failed.Single().Element("kua@32473")["error"]);
+        Assert.False(Process(env.Daemon).HasExited);
+    }
+
+    [Fact]
+    public async Task LibvirtdDownAtStart_DaemonStarts_AttachesOnceLibvirtdAnswers()
+    {
+        string domain = await Libvirtd.CreateDomainAsync("kua-latelv");
+        await using LoopDevice loop = await LoopDevice.CreateAsync();
+        await using DaemonEnvironment env = await EnvironmentAsync(domain, loop);
+        await Libvirtd.StopLibvirtdAsync();
+        try
+        {
+            await env.StartDaemonAsync();
+            loop.TriggerUevent("add", Guid.NewGuid());
+            var failed = await env.Syslog.WaitForAsync(m => m.MsgId == "device.attach", 1, s_timeout);
+            Assert.Contains("libvirtd at " + Libvirtd.Uri + " is not connected", failed.Single().Element("kua@32473")["error"], StringComparison.Ordinal);
+        }
+        finally
+        {
+            await Libvirtd.StartLibvirtdAsync();
+        }
+
+        await WaitForDiskAsync(domain, loop.DevicePath, present: true);
+        await Libvirtd.DestroyDomainAsync(domain);
+    }
+
+    private async Task<XElement> WaitForDiskAsync(string domain, string source, bool present)
+    {
+        DateTime deadline = DateTime.UtcNow + s_timeout;
+        while (true)
+        {
+            XDocument live = XDocument.Parse(await Libvirtd.LiveXmlAsync(domain));
+            XElement? disk = live.Root!.Element("devices")!.Elements("disk").FirstOrDefault(d => (string?)d.Element("source")?.Attribute("dev") == source);
+            if ((disk is not null) == present)
+            {
+                return disk!;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the disk {source} never became {(present ? "present" : "absent")} in domain {domain}:\n{live}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private static System.Diagnostics.Process Process(DaemonProcess daemon) => System.Diagnostics.Process.GetProcessById(daemon.Pid);
+
+    private static int CountOccurrences(string text, string what)
+    {
+        int count = 0;
+        for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + what.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+}
