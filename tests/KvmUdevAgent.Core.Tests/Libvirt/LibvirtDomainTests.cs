@@ -185,6 +185,35 @@ public sealed class LibvirtDomainTests(LibvirtFixture fixture)
         Assert.False(connection.IsConnected);
     }
 
+    [Fact]
+    public async Task ProbeAllAsync_LibvirtDomain_StateUriAndAgentDevices()
+    {
+        await using LoopDevice loop = await LoopDevice.CreateAsync();
+        await using LibvirtConnection connection = await ConnectAsync(fixture.Libvirtd.Uri);
+        using var domain = new LibvirtDomain("winxp", fixture.Domain, connection);
+        Assert.True(BlockAttachRequest.TryCreate(loop.DevicePath, BlockDeviceModel.UsbStorage, false, "probe", null, null, out BlockAttachRequest? request, out _));
+        await domain.AttachAsync(request, CancellationToken.None).WaitAsync(s_timeout);
+        try
+        {
+            VmStatus[] statuses = await KvmUdevAgent.Core.Vms.VmRegistry.ProbeAllAsync(
+            [
+                new Core.Configuration.VmConfig { Name = "virt", Libvirt = fixture.Domain, Uri = fixture.Libvirtd.Uri },
+                new Core.Configuration.VmConfig { Name = "gone", Libvirt = "x", Uri = "qemu:///system?socket=/nonexistent/sock" },
+            ], TimeSpan.FromSeconds(10), CancellationToken.None).WaitAsync(s_timeout);
+
+            VmStatus up = statuses[0];
+            Assert.True(up.Reachable, up.Error);
+            Assert.Equal(("paused", fixture.Libvirtd.Uri, fixture.Domain), (up.State, up.Uri, up.Domain));
+            Assert.Equal([new AgentDevice(request.Id, "usb-storage") { Drive = loop.DevicePath }], up.Devices);
+            Assert.False(statuses[1].Reachable);
+            Assert.Contains("/nonexistent/sock", statuses[1].Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await domain.DetachAsync(request.Id, CancellationToken.None).WaitAsync(s_timeout);
+        }
+    }
+
     private static async Task<LibvirtConnection> ConnectAsync(string uri)
     {
         var connection = new LibvirtConnection(uri);
