@@ -186,6 +186,23 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
         await Libvirtd.DestroyDomainAsync(domain);
     }
 
+    [Fact]
+    public async Task LibvirtLibraryMissing_StartRefusedNamingThePackage()
+    {
+        await using LoopDevice loop = await LoopDevice.CreateAsync();
+        await using DaemonEnvironment env = await EnvironmentAsync("any", loop);
+
+        // libvirt.so.0 hidden in a mount namespace of the daemon's own: dlopen finds an empty file.
+        ProcessRunner.Result result = await ProcessRunner.RunAsync("unshare",
+            ["-m", "--propagation", "private", "--", "/bin/sh", "-c",
+             "mount --bind /dev/null \"$(readlink -f /usr/lib/x86_64-linux-gnu/libvirt.so.0)\" && exec \"$0\" run --config \"$1\"",
+             RepoPaths.AgentBinary, env.ConfigPath],
+            timeout: s_timeout);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("vm 'virt': libvirt.so.0 cannot be loaded, and the configuration has libvirt domains; install the Debian package 'libvirt0' (apt-get install libvirt0)", result.Stderr, StringComparison.Ordinal);
+    }
+
     private async Task<XElement> WaitForDiskAsync(string domain, string source, bool present)
     {
         DateTime deadline = DateTime.UtcNow + s_timeout;
