@@ -49,14 +49,9 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
     [Fact]
     public async Task RoutedLoopDrive_ReadOnlyUsbDiskInLiveXml_QemuHasIt_RemovalTakesItOut_NotTainted()
     {
-        string domain = await Libvirtd.CreateDomainAsync("kua-route");
-        await using LoopDevice loop = await LoopDevice.CreateAsync();
-        await using DaemonEnvironment env = await EnvironmentAsync(domain, loop);
-        await env.StartDaemonAsync();
-        await env.Daemon!.WaitForLogAsync("Connected to libvirtd at", s_timeout);
-
-        loop.TriggerUevent("add", Guid.NewGuid());
-        XElement disk = await WaitForDiskAsync(domain, loop.DevicePath, present: true);
+        await using Routed routed = await RouteAsync("kua-route");
+        (string domain, LoopDevice loop, DaemonEnvironment env) = (routed.Domain, routed.Loop, routed.Env);
+        XElement disk = routed.Disk;
         Assert.StartsWith("ua-kua-b", (string?)disk.Element("alias")!.Attribute("name"), StringComparison.Ordinal);
         Assert.Equal("usb", (string?)disk.Element("target")!.Attribute("bus"));
         Assert.Equal("on", (string?)disk.Element("target")!.Attribute("removable"));
@@ -64,6 +59,9 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
         Assert.Contains(loop.DevicePath, Libvirtd.QemuOpenDevices(domain));
         var attached = await env.Syslog.WaitForAsync(m => m.MsgId == "device.attach", 1, s_timeout);
         Assert.All(attached, m => Assert.Equal(("virt", "success"), (m.Element("kua@32473")["target"], m.Element("kua@32473")["outcome"])));
+        ProcessRunner.Result vms = await ProcessRunner.RunAsync(RepoPaths.AgentBinary, ["vms", "--config", env.ConfigPath], timeout: s_timeout);
+        string alias = (string)disk.Element("alias")!.Attribute("name")!;
+        Assert.Contains($"virt  libvirt:{domain} ({Libvirtd.Uri})  libvirt {Libvirtd.Uri}  paused\n  {alias[3..]}  usb-storage  drive {loop.DevicePath}\n", vms.Stdout, StringComparison.Ordinal);
 
         loop.TriggerUevent("remove", Guid.NewGuid());
         await WaitForDiskAsync(domain, loop.DevicePath, present: false);
@@ -78,13 +76,8 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
     [Fact]
     public async Task DomainDestroyedAndStartedAgain_DriveAttachedAgain()
     {
-        string domain = await Libvirtd.CreateDomainAsync("kua-reboot");
-        await using LoopDevice loop = await LoopDevice.CreateAsync();
-        await using DaemonEnvironment env = await EnvironmentAsync(domain, loop);
-        await env.StartDaemonAsync();
-        await env.Daemon!.WaitForLogAsync("Connected to libvirtd at", s_timeout);
-        loop.TriggerUevent("add", Guid.NewGuid());
-        await WaitForDiskAsync(domain, loop.DevicePath, present: true);
+        await using Routed routed = await RouteAsync("kua-reboot");
+        (string domain, LoopDevice loop, DaemonEnvironment env) = (routed.Domain, routed.Loop, routed.Env);
 
         await Libvirtd.DestroyDomainAsync(domain);
         await Libvirtd.StartDomainAsync(domain);
@@ -97,13 +90,8 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
     [Fact]
     public async Task LibvirtdRestarted_Reconnects_RemovalInBetweenReconciled()
     {
-        string domain = await Libvirtd.CreateDomainAsync("kua-lvrestart");
-        await using LoopDevice loop = await LoopDevice.CreateAsync();
-        await using DaemonEnvironment env = await EnvironmentAsync(domain, loop);
-        await env.StartDaemonAsync();
-        await env.Daemon!.WaitForLogAsync("Connected to libvirtd at", s_timeout);
-        loop.TriggerUevent("add", Guid.NewGuid());
-        await WaitForDiskAsync(domain, loop.DevicePath, present: true);
+        await using Routed routed = await RouteAsync("kua-lvrestart");
+        (string domain, LoopDevice loop, DaemonEnvironment env) = (routed.Domain, routed.Loop, routed.Env);
 
         await Libvirtd.StopLibvirtdAsync();
         try
@@ -128,13 +116,9 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
     [Fact]
     public async Task AgentRestarted_NothingAttachedTwice()
     {
-        string domain = await Libvirtd.CreateDomainAsync("kua-agentrestart");
-        await using LoopDevice loop = await LoopDevice.CreateAsync();
-        await using DaemonEnvironment env = await EnvironmentAsync(domain, loop, null);
-        DaemonProcess first = await env.StartDaemonAsync();
-        await first.WaitForLogAsync("Connected to libvirtd at", s_timeout);
-        loop.TriggerUevent("add", Guid.NewGuid());
-        await WaitForDiskAsync(domain, loop.DevicePath, present: true);
+        await using Routed routed = await RouteAsync("kua-agentrestart");
+        (string domain, LoopDevice loop, DaemonEnvironment env) = (routed.Domain, routed.Loop, routed.Env);
+        DaemonProcess first = env.Daemon!;
 
         first.Signal(9);
         await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
@@ -201,6 +185,45 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("vm 'virt': libvirt.so.0 cannot be loaded, and the configuration has libvirt domains; install the Debian package 'libvirt0' (apt-get install libvirt0)", result.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>A new domain, a loop drive routed to it by a running daemon (kernel add event), and the disk as the live XML shows it.</summary>
+    private async Task<Routed> RouteAsync(string prefix)
+    {
+        string domain = await Libvirtd.CreateDomainAsync(prefix);
+        LoopDevice loop = await LoopDevice.CreateAsync();
+        DaemonEnvironment env = await EnvironmentAsync(domain, loop);
+        var routed = new Routed(domain, loop, env);
+        try
+        {
+            await env.StartDaemonAsync();
+            await env.Daemon!.WaitForLogAsync("Connected to libvirtd at", s_timeout);
+            loop.TriggerUevent("add", Guid.NewGuid());
+            routed.Disk = await WaitForDiskAsync(domain, loop.DevicePath, present: true);
+            return routed;
+        }
+        catch
+        {
+            await routed.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed class Routed(string domain, LoopDevice loop, DaemonEnvironment env) : IAsyncDisposable
+    {
+        public string Domain { get; } = domain;
+
+        public LoopDevice Loop { get; } = loop;
+
+        public DaemonEnvironment Env { get; } = env;
+
+        public XElement Disk { get; set; } = null!;
+
+        public async ValueTask DisposeAsync()
+        {
+            await Env.DisposeAsync();
+            await Loop.DisposeAsync();
+        }
     }
 
     private async Task<XElement> WaitForDiskAsync(string domain, string source, bool present)
