@@ -96,7 +96,7 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
         await Libvirtd.StopLibvirtdAsync();
         try
         {
-            await env.Daemon.WaitForLogAsync("closed the connection, reconnecting", s_timeout);
+            await env.Daemon!.WaitForLogAsync("closed the connection, reconnecting", s_timeout);
             loop.TriggerUevent("remove", Guid.NewGuid());
             var failed = await env.Syslog.WaitForAsync(m => m.MsgId == "device.detach", 1, s_timeout);
             Assert.Equal("failure", failed.Single().Element("kua@32473")["outcome"]);
