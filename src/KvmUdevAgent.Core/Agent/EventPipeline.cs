@@ -89,7 +89,19 @@ internal sealed partial class EventPipeline(
             Plan plan = rules.Current.Evaluate(device);
             if (plan.IsEmpty)
             {
-                AuditUnmatched(device);
+                if (uevent.Action == UeventAction.Add && !uevent.Coldplug && uevent.GetString(UeventKeys.Driver) is null)
+                {
+                    // The kernel sends a device's add before its driver binds (and, for a USB device, before
+                    // the generic driver sets its configuration): rules on what comes with the driver get
+                    // their chance at the bind. A sysfs driver link seen meanwhile proves nothing.
+                    tracker.AwaitBind(uevent.DevPath);
+                }
+
+                if (uevent.Action != UeventAction.Bind)
+                {
+                    // A bind routed as the add of its device was already audited as unmatched at the add.
+                    AuditUnmatched(device);
+                }
                 if (uevent.Action == UeventAction.Remove && !dryRun)
                 {
                     // Nothing routes it now, but what was done for it when it came still needs undoing.

@@ -137,6 +137,13 @@ internal sealed class AuditRecord : IDisposable
         Product = identity.Product?.ToString() ?? Product;
         Serial = identity.Serial ?? Serial;
         Label = identity.FsLabel ?? Label;
+        if (identity.InterfacesProblem is { } problem)
+        {
+            // Says why an 'interfaces' condition did not hold for a device that looks like it should.
+            Set("interfaces", "[" + string.Join(", ", identity.Interfaces.IsDefault ? [] : identity.Interfaces) + "]");
+            Set("interfaces_problem", problem);
+        }
+
         return this;
     }
 

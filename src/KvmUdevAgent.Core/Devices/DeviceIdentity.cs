@@ -29,6 +29,13 @@ public sealed record DeviceIdentity
     public string? UsbDevPath { get; init; }
     /// <summary>USB interface classes as <c>cc:ss:pp</c> (lower-case hex), one per interface.</summary>
     public ImmutableArray<string> Interfaces { get; init; } = [];
+    /// <summary>Where <see cref="Interfaces"/> was read from.</summary>
+    public UsbInterfaceSource InterfacesSource { get; init; }
+    /// <summary>
+    /// Why <see cref="Interfaces"/> may be incomplete (damaged or unreadable descriptors), or null when
+    /// it is complete. A list with a problem never satisfies an <c>interfaces</c> condition.
+    /// </summary>
+    public string? InterfacesProblem { get; init; }
     /// <summary>Kernel name of the device (<c>sdb</c>, <c>2-1.4</c>, <c>loop3</c>).</summary>
     public string? Kernel { get; init; }
     /// <summary>Device node, absolute (<c>/dev/sdb</c>), when it has one.</summary>
@@ -44,7 +51,20 @@ public sealed record DeviceIdentity
     /// <summary>Filesystem type (ID_FS_TYPE, or blkid).</summary>
     public string? FsType { get; init; }
 
-    /// <summary>Value equality, with <see cref="Interfaces"/> compared element by element (ordinal).</summary>
+    /// <summary>
+    /// The interface list as <c>test</c>, <c>monitor</c> and the audit show it (<c>[08:06:50, 03:01:01]</c>),
+    /// followed by why it cannot be trusted when it cannot; null when there is none.
+    /// </summary>
+    internal string? DescribeInterfaces()
+    {
+        string? list = Interfaces.IsDefaultOrEmpty ? null : "[" + string.Join(", ", Interfaces) + "]";
+        return InterfacesProblem is { } problem ? (list ?? "[]") + " (incomplete: " + problem + ")" : list;
+    }
+
+    /// <summary>
+    /// Value equality, with <see cref="Interfaces"/> compared element by element (ordinal); where the list
+    /// was read from (<see cref="InterfacesSource"/>) does not count, only what it says.
+    /// </summary>
     public bool Equals(DeviceIdentity? other) =>
         other is not null &&
         Vendor == other.Vendor && Product == other.Product &&
@@ -55,6 +75,7 @@ public sealed record DeviceIdentity
         string.Equals(PortPath, other.PortPath, StringComparison.Ordinal) &&
         string.Equals(UsbDevPath, other.UsbDevPath, StringComparison.Ordinal) &&
         Interfaces.AsSpan().SequenceEqual(other.Interfaces.AsSpan()) &&
+        string.Equals(InterfacesProblem, other.InterfacesProblem, StringComparison.Ordinal) &&
         string.Equals(Kernel, other.Kernel, StringComparison.Ordinal) &&
         string.Equals(DevNode, other.DevNode, StringComparison.Ordinal) &&
         SizeBytes == other.SizeBytes && Removable == other.Removable &&

@@ -5,9 +5,10 @@ namespace KvmUdevAgent.Core.Devices;
 
 /// <summary>
 /// Event hygiene per devpath (design §3). Kernels 4.14+ follow each <c>add</c> with a <c>bind</c>
-/// and precede each <c>remove</c> with an <c>unbind</c>; these never route, so one plug yields one
-/// add. A live <c>add</c> for a devpath already present is a duplicate and does not route either,
-/// but a coldplug (start or resync) <c>add</c> always does: after an overflow the device at that
+/// and precede each <c>remove</c> with an <c>unbind</c>; these do not route, so one plug yields one
+/// add. The exception is a device whose live add routed nothing while its driver was not bound yet:
+/// its <c>bind</c> is routed once as its add, the first event at which <c>driver</c> is known. A live
+/// <c>add</c> for a devpath already present is a duplicate and does not route either, but a coldplug (start or resync) <c>add</c> always does: after an overflow the device at that
 /// path may be another one, and everything downstream is idempotent. The identity seen at
 /// <c>add</c> is remembered so the <c>remove</c>, whose sysfs directory is gone and which carries
 /// few properties, can still be routed by vendor, product and serial. Thread-safe.
@@ -69,11 +70,38 @@ internal sealed class DeviceTracker
                 return new DeviceDecision(DeviceEventKind.Move, null);
 
             case UeventAction.Bind:
+                // The first event at which the driver is known, for a device whose add routed nothing
+                // without it: it routes as that add, once (see AwaitBind).
+                while (_devices.TryGetValue(devPath, out TrackedDevice? waiting) && waiting.AwaitsBind)
+                {
+                    if (_devices.TryUpdate(devPath, waiting with { AwaitsBind = false }, waiting))
+                    {
+                        return new DeviceDecision(DeviceEventKind.Add, null);
+                    }
+                }
+
+                return new DeviceDecision(DeviceEventKind.Binding, null);
+
             case UeventAction.Unbind:
                 return new DeviceDecision(DeviceEventKind.Binding, null);
 
             default:
                 return new DeviceDecision(DeviceEventKind.Ignored, null);
+        }
+    }
+
+    /// <summary>
+    /// Marks a present device whose live add routed nothing while its driver was not bound yet: its
+    /// next <c>bind</c> is routed as its add (never twice: an add that routed something is final).
+    /// </summary>
+    public void AwaitBind(string devPath)
+    {
+        while (_devices.TryGetValue(devPath, out TrackedDevice? current) && !current.AwaitsBind)
+        {
+            if (_devices.TryUpdate(devPath, current with { AwaitsBind = true }, current))
+            {
+                return;
+            }
         }
     }
 
@@ -111,6 +139,13 @@ internal sealed class DeviceTracker
         if (!decision.Routes)
         {
             return new DeviceObservation(decision.Kind, null);
+        }
+
+        if (decision.Kind == DeviceEventKind.Add && uevent.Action == UeventAction.Bind)
+        {
+            // Rules see the late add as an add: the same rules apply, now with the driver known.
+            uevent = Uevent.Create(uevent.Source,
+                uevent.Properties.Select(p => p.Key == UeventKeys.Action ? new KeyValuePair<string, string>(p.Key, "add") : p), uevent.Coldplug, uevent.ReceivedTimestamp);
         }
 
         DeviceView view = await factory.CreateAsync(uevent, decision.Remembered, cancellationToken).ConfigureAwait(false);

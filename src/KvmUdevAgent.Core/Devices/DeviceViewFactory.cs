@@ -9,9 +9,9 @@ namespace KvmUdevAgent.Core.Devices;
 /// <summary>
 /// Builds the <see cref="DeviceView"/> the rules see from an event and the sysfs tree. Ids and
 /// lists come from the event's udev properties when present (ID_VENDOR_ID, ID_MODEL_ID,
-/// ID_USB_INTERFACES, ID_FS_*), else from sysfs (idVendor, idProduct, busnum, devnum on the
-/// <c>usb_device</c> a block device sits on), else from the event's kernel properties (PRODUCT,
-/// BUSNUM, DEVNUM). Free-text strings (serial, manufacturer, product) are the raw sysfs values
+/// ID_USB_INTERFACES, ID_FS_*), else from sysfs (idVendor, idProduct, busnum, devnum, and the
+/// interface classes from <c>descriptors</c>, on the <c>usb_device</c> a block device sits on),
+/// else from the event's kernel properties (PRODUCT, BUSNUM, DEVNUM). Free-text strings (serial, manufacturer, product) are the raw sysfs values
 /// when sysfs is there, because udev's versions of them are mangled; udev's are the fallback. A <c>remove</c> never reads sysfs (its
 /// directory is gone): it gets the identity remembered at <c>add</c>, or what the event itself says.
 /// Device data is kept raw; an id that does not parse is left null; nothing here throws on bad data.
@@ -134,6 +134,7 @@ internal sealed partial class DeviceViewFactory
             };
         }
 
+        var interfaces = InterfacesFrom(e.GetString(UeventKeys.IdUsbInterfaces), usb);
         return new DeviceIdentity
         {
             Vendor = UsbIdFrom(e, UeventKeys.IdVendorId, "ID_USB_VENDOR_ID", usb, "idVendor", product, 0),
@@ -151,7 +152,9 @@ internal sealed partial class DeviceViewFactory
             DevNum = IntFrom(isUsbDeviceEvent ? e.GetString(UeventKeys.DevNum) : null) ?? IntFrom(usb?.GetAttribute("devnum")),
             PortPath = portPath,
             UsbDevPath = usbDevPath,
-            Interfaces = InterfacesFrom(e.GetString(UeventKeys.IdUsbInterfaces), usb),
+            Interfaces = interfaces.List,
+            InterfacesSource = interfaces.Source,
+            InterfacesProblem = interfaces.Problem,
             Kernel = e.KernelName,
             DevNode = devNode,
             SizeBytes = size,
@@ -203,7 +206,7 @@ internal sealed partial class DeviceViewFactory
     private static int? IntFrom(string? text) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : null;
 
-    private static ImmutableArray<string> InterfacesFrom(string? packed, SysfsDevice? usb)
+    private static (ImmutableArray<string> List, UsbInterfaceSource Source, string? Problem) InterfacesFrom(string? packed, SysfsDevice? usb)
     {
         if (packed is not null)
         {
@@ -222,12 +225,24 @@ internal sealed partial class DeviceViewFactory
                 }
             }
 
-            return builder.ToImmutable();
+            // usb_id closes the list with ':' only when its walk ended normally; on "Corrupt data"
+            // it exports what it had, unclosed.
+            string? problem = packed.Length > 0 && !packed.EndsWith(':')
+                ? "ID_USB_INTERFACES is not closed with ':' (udev found the descriptors corrupt)"
+                : null;
+            return (builder.ToImmutable(), UsbInterfaceSource.UdevProperty, problem);
         }
 
         if (usb is null)
         {
-            return [];
+            return ([], UsbInterfaceSource.Unknown, null);
+        }
+
+        // The descriptors are complete at the device's add; the interface children appear only after
+        // the generic driver has set a configuration, so they are the fallback for trees without them.
+        if (UsbDescriptors.Read(Path.Join(usb.Directory, UsbDescriptors.AttributeName)) is { } read)
+        {
+            return (read.Interfaces, UsbInterfaceSource.Descriptors, read.Problem);
         }
 
         var interfaces = new List<(int Number, string Entry)>();
@@ -251,7 +266,7 @@ internal sealed partial class DeviceViewFactory
 
         // udev lists them in descriptor order, which is interface-number order.
         interfaces.Sort(static (a, b) => a.Number.CompareTo(b.Number));
-        return [.. interfaces.Select(i => i.Entry)];
+        return ([.. interfaces.Select(i => i.Entry)], interfaces.Count > 0 ? UsbInterfaceSource.InterfaceChildren : UsbInterfaceSource.Unknown, null);
     }
 
     private static bool IsHexByte(string? s) => s is not null && IsHexByte(s.AsSpan());

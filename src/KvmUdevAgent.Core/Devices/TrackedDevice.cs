@@ -5,4 +5,11 @@ internal sealed record TrackedDevice(string DevPath, string Subsystem, string? D
 {
     /// <summary>The last view built for the device (null until its add has been processed); what reconcile and <c>devices</c> evaluate the rules on.</summary>
     public DeviceView? View { get; init; }
+
+    /// <summary>
+    /// Its live add came before its driver and routed nothing: the <c>bind</c> that follows is routed as
+    /// its add, once, since <c>driver</c> (and a USB device's active-configuration attributes) are only
+    /// known from then on.
+    /// </summary>
+    public bool AwaitsBind { get; init; }
 }

@@ -21,4 +21,22 @@ internal sealed class UeventRecordLine
 
     [JsonPropertyName("properties")]
     public List<UeventRecordProperty>? Properties { get; set; }
+
+    /// <summary>
+    /// Not an event property: for a USB device the kernel announced, the interface classes the
+    /// agent read from sysfs when the line was written (udev's <c>:ccsspp:</c> form), absent otherwise.
+    /// </summary>
+    [JsonPropertyName("usb_interfaces")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? UsbInterfaces { get; set; }
+
+    /// <summary>Where <see cref="UsbInterfaces"/> was read from (<c>descriptors</c> or <c>interface children</c>).</summary>
+    [JsonPropertyName("usb_interfaces_from")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? UsbInterfacesFrom { get; set; }
+
+    /// <summary>Why <see cref="UsbInterfaces"/> is incomplete, when it is.</summary>
+    [JsonPropertyName("usb_interfaces_problem")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? UsbInterfacesProblem { get; set; }
 }

@@ -31,9 +31,14 @@ public sealed class UeventRecordWriter : IDisposable, IAsyncDisposable
         new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read));
 
     /// <summary>Appends one line for <paramref name="uevent"/>, flushes, and returns the line (without its newline).</summary>
-    public string Write(Uevent uevent)
+    /// <param name="uevent">The event.</param>
+    /// <param name="sysfsIdentity">
+    /// For a USB device the kernel announced, what the agent read from sysfs for it: its interface
+    /// classes are written alongside the properties (<c>usb_interfaces</c>). Null writes the event alone.
+    /// </param>
+    public string Write(Uevent uevent, Devices.DeviceIdentity? sysfsIdentity = null)
     {
-        string json = ToJson(uevent);
+        string json = ToJson(uevent, sysfsIdentity);
         _stream.Write(Encoding.UTF8.GetBytes(json));
         _stream.Write(s_newline);
         _stream.Flush();
@@ -41,10 +46,20 @@ public sealed class UeventRecordWriter : IDisposable, IAsyncDisposable
     }
 
     /// <summary>The record line for <paramref name="uevent"/>, without the newline.</summary>
-    public static string ToJson(Uevent uevent)
+    /// <param name="uevent">The event.</param>
+    /// <param name="sysfsIdentity">As for <see cref="Write"/>.</param>
+    public static string ToJson(Uevent uevent, Devices.DeviceIdentity? sysfsIdentity = null)
     {
         ArgumentNullException.ThrowIfNull(uevent);
-        return JsonSerializer.Serialize(ToLine(uevent), UeventRecordJsonContext.Default.UeventRecordLine);
+        UeventRecordLine line = ToLine(uevent);
+        if (sysfsIdentity is not null && (sysfsIdentity.InterfacesSource != Devices.UsbInterfaceSource.Unknown || sysfsIdentity.InterfacesProblem is not null))
+        {
+            line.UsbInterfaces = Devices.UsbDescriptors.ToUdevString(sysfsIdentity.Interfaces);
+            line.UsbInterfacesFrom = Rules.PlanDevice.InterfaceSourceName(sysfsIdentity.InterfacesSource);
+            line.UsbInterfacesProblem = sysfsIdentity.InterfacesProblem;
+        }
+
+        return JsonSerializer.Serialize(line, UeventRecordJsonContext.Default.UeventRecordLine);
     }
 
     internal static UeventRecordLine ToLine(Uevent uevent)

@@ -4,7 +4,8 @@ namespace KvmUdevAgent.Core.Rules;
 
 /// <summary>
 /// <c>interfaces</c>: every interface the USB device exposes must match one listed pattern. A device
-/// whose interfaces are unknown does not match: refusing is the safe answer for a BadUSB check.
+/// whose interfaces are unknown, or were read from damaged descriptors (a list that may miss one),
+/// does not match: refusing is the safe answer for a BadUSB check.
 /// </summary>
 internal sealed class InterfacesKeyMatcher(KeySpec spec, ValuePattern[] patterns) : KeyMatcher
 {
@@ -17,7 +18,7 @@ internal sealed class InterfacesKeyMatcher(KeySpec spec, ValuePattern[] patterns
     public override bool Matches(DeviceView device)
     {
         var interfaces = device.Identity.Interfaces;
-        if (interfaces.IsDefaultOrEmpty)
+        if (interfaces.IsDefaultOrEmpty || device.Identity.InterfacesProblem is not null)
         {
             return false;
         }
@@ -43,6 +44,5 @@ internal sealed class InterfacesKeyMatcher(KeySpec spec, ValuePattern[] patterns
         return true;
     }
 
-    public override string? Actual(DeviceView device) =>
-        device.Identity.Interfaces.IsDefaultOrEmpty ? null : "[" + string.Join(", ", device.Identity.Interfaces) + "]";
+    public override string? Actual(DeviceView device) => device.Identity.DescribeInterfaces();
 }

@@ -13,7 +13,10 @@ internal sealed record PlanDevice(
     string? FsLabel,
     string? FsUuid,
     bool Coldplug,
-    ulong SeqNum)
+    ulong SeqNum,
+    string? Interfaces = null,
+    string? InterfacesFrom = null,
+    string? InterfacesProblem = null)
 {
     public static PlanDevice From(Devices.DeviceView device) => new(
         device.Event.ActionText,
@@ -27,5 +30,17 @@ internal sealed record PlanDevice(
         device.Identity.FsLabel,
         device.Identity.FsUuid,
         device.Event.Coldplug,
-        device.Event.SeqNum);
+        device.Event.SeqNum,
+        device.Identity.Interfaces.IsDefaultOrEmpty ? null : "[" + string.Join(", ", device.Identity.Interfaces) + "]",
+        InterfaceSourceName(device.Identity.InterfacesSource),
+        device.Identity.InterfacesProblem);
+
+    /// <summary>How <c>test</c>, <c>monitor</c> and JSON name where the interfaces were read from.</summary>
+    internal static string? InterfaceSourceName(Devices.UsbInterfaceSource source) => source switch
+    {
+        Devices.UsbInterfaceSource.UdevProperty => "ID_USB_INTERFACES",
+        Devices.UsbInterfaceSource.Descriptors => "descriptors",
+        Devices.UsbInterfaceSource.InterfaceChildren => "interface children",
+        _ => null,
+    };
 }

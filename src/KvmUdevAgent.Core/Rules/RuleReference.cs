@@ -43,6 +43,15 @@ internal static class RuleReference
               (`bind`, `change`, ...) do not trigger it. A rule with an `action` key runs on exactly those events.
             - On `remove` the device's sysfs directory is gone: identity keys use what was seen at `add`, and
               `attrs` conditions count as met so the reverse plan is still made.
+            - Each key's value must be complete when the rules run. The *Known at* column says from which event
+              on it is, when the agent reads it from sysfs (`source: kernel`; udevd's events carry the same
+              facts at the same events). The kernel announces a USB device (`add`) after reading its
+              descriptors and strings but before the generic driver sets its configuration and creates its
+              interfaces, and any device before its driver binds. So `interfaces` is read from the device's
+              `descriptors` attribute (the interface children are only a fallback where it is missing), and
+              a device whose live `add` routed nothing has its `bind` routed as its `add`, once, for rules on
+              `driver` or on a USB device's active-configuration attributes. A device is never routed twice
+              for one plug: an `add` that routed something is final.
 
             ## Patterns
 
@@ -54,14 +63,14 @@ internal static class RuleReference
 
             ## Match keys
 
-            | Key | Value | Negation | Walks parents | Source | Meaning | Example |
-            |-----|-------|----------|---------------|--------|---------|---------|
+            | Key | Value | Negation | Walks parents | Source | Known at | Meaning | Example |
+            |-----|-------|----------|---------------|--------|----------|---------|---------|
 
             """);
         foreach (KeySpec key in MatchKeys.All)
         {
             md.Append(System.Globalization.CultureInfo.InvariantCulture,
-                $"| `{key.Name}` | {Describe(key.Kind)} | {(key.AllowsNegation ? "yes" : "no")} | {(key.WalksParents ? "yes" : "no")} | {Cell(key.Source)} | {Cell(key.Description)} | `{Cell(key.Example)}` |\n");
+                $"| `{key.Name}` | {Describe(key.Kind)} | {(key.AllowsNegation ? "yes" : "no")} | {(key.WalksParents ? "yes" : "no")} | {Cell(key.Source)} | {Cell(key.KnownAt)} | {Cell(key.Description)} | `{Cell(key.Example)}` |\n");
         }
 
         md.Append("""
@@ -82,7 +91,8 @@ internal static class RuleReference
 
             Hook arguments and mount path segments may use these placeholders; each expands inside its own
             argument or segment and is never re-parsed. `{{` and `}}` are literal braces. An unknown name is a
-            load error.
+            load error. Each is complete when the key of the same name is (see *Known at* above); `{devnode}`
+            and `{kernel}` come with the event, `{attrs.NAME}` as `attrs`, `{props.NAME}` as `props`.
 
 
             """);

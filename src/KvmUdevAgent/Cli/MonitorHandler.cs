@@ -1,6 +1,8 @@
 using System.Threading.Channels;
 using KvmUdevAgent.Core.Configuration;
+using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Events;
+using KvmUdevAgent.Core.Rules;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace KvmUdevAgent.Cli;
@@ -126,9 +128,36 @@ internal sealed class MonitorHandler(TextWriter output, TextWriter error)
         }
 
         // Record and print the same line, so --json output and the record file agree to the byte.
-        string? json = recorder?.Write(uevent);
-        await output.WriteAsync(options.Json ? (json ?? UeventRecordWriter.ToJson(uevent)) + "\n" : MonitorText.Format(uevent)).ConfigureAwait(false);
+        DeviceIdentity? identity = SysfsIdentity(uevent, options.SysfsRoot);
+        string? json = recorder?.Write(uevent, identity);
+        await output.WriteAsync(options.Json ? (json ?? UeventRecordWriter.ToJson(uevent, identity)) + "\n" : MonitorText.Format(uevent, DescribeInterfaces(identity))).ConfigureAwait(false);
         await output.FlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// For a USB device that the kernel announced (udevd's events carry ID_USB_INTERFACES themselves),
+    /// the view the daemon builds from sysfs, so what is shown is what an <c>interfaces</c> condition sees.
+    /// </summary>
+    private static DeviceIdentity? SysfsIdentity(Uevent uevent, string sysfsRoot) =>
+        uevent.Source is UeventSource.Kernel or UeventSource.Sysfs && uevent.Subsystem == "usb" && uevent.DevType == "usb_device"
+            && uevent.Action is UeventAction.Add or UeventAction.Change
+            ? new DeviceViewFactory(sysfsRoot).Create(uevent).Identity
+            : null;
+
+    private static string? DescribeInterfaces(DeviceIdentity? identity)
+    {
+        if (identity is null)
+        {
+            return null;
+        }
+
+        if (PlanDevice.InterfaceSourceName(identity.InterfacesSource) is not { } from)
+        {
+            return identity.InterfacesProblem is { } p ? $"interfaces: unknown: {p}" : "interfaces: none found in sysfs";
+        }
+
+        return $"interfaces from {from}: [{string.Join(", ", identity.Interfaces)}]"
+            + (identity.InterfacesProblem is null ? string.Empty : $"; incomplete: {identity.InterfacesProblem}");
     }
 
     internal static string FormatCounts(IUeventSource source)

@@ -12,7 +12,12 @@ namespace KvmUdevAgent.Cli;
 /// </summary>
 internal static class MonitorText
 {
-    public static string Format(Uevent uevent)
+    /// <param name="uevent">The event.</param>
+    /// <param name="interfaces">
+    /// For a USB device announced by the kernel (or coldplug): its interface classes as read from its
+    /// <c>descriptors</c> attribute, printed after the properties as a line of our own, never as one of them.
+    /// </param>
+    public static string Format(Uevent uevent, string? interfaces = null)
     {
         var text = new StringBuilder(512);
         // Stopwatch ticks are CLOCK_MONOTONIC on Linux, the clock udevadm prints.
@@ -45,6 +50,11 @@ internal static class MonitorText
             text.Append('=');
             AppendEscaped(text, value);
             text.Append('\n');
+        }
+
+        if (interfaces is not null)
+        {
+            text.Append("  (").Append(interfaces).Append(")\n");
         }
 
         return text.Append('\n').ToString();

@@ -107,6 +107,12 @@ internal static class TestCommand
         PlanDevice d = report.Device;
         stdout.WriteLine($"device: {d.Action} {d.DevPath} ({d.Subsystem}{(d.DevType is null ? string.Empty : "/" + d.DevType)})"
             + $" vendor={d.Vendor ?? "-"} product={d.Product ?? "-"} serial={d.Serial ?? "-"} label={d.FsLabel ?? "-"}");
+        if (d.Interfaces is not null || d.InterfacesProblem is not null)
+        {
+            stdout.WriteLine($"interfaces: {d.Interfaces ?? "[]"} from {d.InterfacesFrom}"
+                + (d.InterfacesProblem is null ? string.Empty : $"; incomplete, so no 'interfaces' condition holds: {d.InterfacesProblem}"));
+        }
+
         foreach (RuleTrace t in report.Rules)
         {
             var line = new StringBuilder($"  {t.Rule} ({Path.GetFileName(t.File)}): {t.Outcome}");

@@ -32,6 +32,53 @@ public sealed class DeviceTrackerTests : IDisposable
         Assert.Equal(drive.All.Count(), tracker.Count);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ObserveAsync_BindAfterAnAddThatAwaitsIt_RoutesOnceAsTheAddWithTheDriver(bool udev)
+    {
+        var drive = _fx.AddSeedFlashDrive();
+        var tracker = new DeviceTracker();
+        var factory = new DeviceViewFactory(_fx.Root);
+        SysfsFixture.Node iface = drive.Interfaces[0];
+        // As the kernel sends it: the add before the driver binds, so without DRIVER.
+        var addProperties = (udev ? _fx.UdevProperties(iface, "add", 10) : _fx.KernelProperties(iface, "add", 10)).Where(p => p.Key != "DRIVER");
+        var add = await tracker.ObserveAsync(Uevent.Create(udev ? UeventSource.Udev : UeventSource.Kernel, addProperties), factory, CancellationToken.None);
+        tracker.AwaitBind(iface.DevPath); // what the pipeline does when that add routed nothing
+
+        var bind = await tracker.ObserveAsync(udev ? _fx.UdevEvent(iface, "bind", 11) : _fx.KernelEvent(iface, "bind", 11), factory, CancellationToken.None);
+        var rebind = await tracker.ObserveAsync(udev ? _fx.UdevEvent(iface, "bind", 12) : _fx.KernelEvent(iface, "bind", 12), factory, CancellationToken.None);
+
+        Assert.Equal(DeviceEventKind.Add, add.Kind);
+        Assert.Equal(DeviceEventKind.Add, bind.Kind);
+        Assert.Equal(UeventAction.Add, bind.View!.Event.Action);
+        Assert.Equal("usb-storage", bind.View.Driver);
+        Assert.Equal(11UL, bind.View.Event.SeqNum);
+        Assert.Equal(DeviceEventKind.Binding, rebind.Kind);
+        var rules = new Core.Rules.RuleSetLoader(Rules.RuleCorpus.KnownVms, null).LoadTexts([("t.yaml", """
+            rules:
+              - name: storage-bound
+                match: { subsystem: usb, devtype: usb_interface, driver: usb-storage }
+                hook: { run: [/bin/true] }
+            """)], 1).RuleSet!;
+        Assert.Equal(["storage-bound"], rules.Evaluate(bind.View).Actions.Select(a => a.Rule));
+    }
+
+    [Fact]
+    public async Task ObserveAsync_BindOfAnAddThatRouted_DoesNotRoute()
+    {
+        var drive = _fx.AddSeedFlashDrive();
+        var tracker = new DeviceTracker();
+        var factory = new DeviceViewFactory(_fx.Root);
+
+        await tracker.ObserveAsync(_fx.KernelEvent(drive.UsbDevice, "add", 1), factory, CancellationToken.None);
+        var bind = await tracker.ObserveAsync(_fx.KernelEvent(drive.UsbDevice, "bind", 2), factory, CancellationToken.None);
+
+        // Nobody asked for the bind (the add routed something, or had its driver): never a second add.
+        Assert.Equal(DeviceEventKind.Binding, bind.Kind);
+        Assert.False(bind.Routes);
+    }
+
     [Fact]
     public async Task ObserveAsync_SecondLiveAdd_RoutesAgain()
     {

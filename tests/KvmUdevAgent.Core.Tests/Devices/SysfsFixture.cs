@@ -525,6 +525,9 @@ internal sealed class SysfsFixture : IDisposable
         private int? _scsiHost;
         private (string FsType, string? Label, string? Uuid, string? FsVersion)? _partition;
         private (string FsType, string? Label, string? Uuid)? _diskFilesystem;
+        private byte[]? _descriptors;
+        private bool _noDescriptors;
+        private bool _unconfigured;
 
         internal UsbDeviceBuilder(SysfsFixture fixture, int bus, string portPath, string vendorId, string productId)
         {
@@ -603,6 +606,30 @@ internal sealed class SysfsFixture : IDisposable
             return this;
         }
 
+        /// <summary>
+        /// The bytes of the <c>descriptors</c> attribute instead of the ones made from <see cref="Interface"/>
+        /// (a real device's layout, or a damaged one); null leaves the file out, as on kernels before 2.6.
+        /// </summary>
+        public UsbDeviceBuilder Descriptors(byte[]? blob)
+        {
+            _descriptors = blob;
+            _noDescriptors = blob is null;
+            return this;
+        }
+
+        /// <summary>
+        /// The device as it is when the kernel sends its <c>add</c> (<c>usb_new_device</c> announces it
+        /// before the generic driver probes): descriptors and strings read, but no configuration set,
+        /// so no interface children (and no disk), no driver link or DRIVER, and the attributes of the
+        /// active configuration (<c>bConfigurationValue</c>, <c>bNumInterfaces</c>, <c>bmAttributes</c>,
+        /// <c>bMaxPower</c>) empty.
+        /// </summary>
+        public UsbDeviceBuilder Unconfigured()
+        {
+            _unconfigured = true;
+            return this;
+        }
+
         /// <summary>Writes the device, its interfaces and disk into the tree; creates missing hubs on the way.</summary>
         public Drive Add()
         {
@@ -645,13 +672,18 @@ internal sealed class SysfsFixture : IDisposable
             usbUdev.Add(new("TAGS", ":systemd:"));
             usbUdev.Add(new("CURRENT_TAGS", ":systemd:"));
 
-            Node usb = fx.CreateNode(devPath, "usb", "usb_device", "usb", "bus/usb",
-                [
-                    new("MAJOR", "189"), new("MINOR", minor.ToString(CultureInfo.InvariantCulture)), new("DEVNAME", devName),
-                    new("DRIVER", "usb"), new("PRODUCT", product), new("TYPE", type),
-                    new("BUSNUM", _bus.ToString("d3", CultureInfo.InvariantCulture)), new("DEVNUM", devNum.ToString("d3", CultureInfo.InvariantCulture)),
-                ],
-                usbUdev);
+            var usbKernelEnv = new List<KeyValuePair<string, string>>
+            {
+                new("MAJOR", "189"), new("MINOR", minor.ToString(CultureInfo.InvariantCulture)), new("DEVNAME", devName),
+                new("DRIVER", "usb"), new("PRODUCT", product), new("TYPE", type),
+                new("BUSNUM", _bus.ToString("d3", CultureInfo.InvariantCulture)), new("DEVNUM", devNum.ToString("d3", CultureInfo.InvariantCulture)),
+            };
+            if (_unconfigured)
+            {
+                usbKernelEnv.RemoveAll(kv => kv.Key == "DRIVER");
+            }
+
+            Node usb = fx.CreateNode(devPath, "usb", "usb_device", _unconfigured ? null : "usb", "bus/usb", usbKernelEnv, usbUdev);
             WriteAttribute(usb, "idVendor", _vendorId);
             WriteAttribute(usb, "idProduct", _productId);
             WriteAttribute(usb, "bcdDevice", string.Create(CultureInfo.InvariantCulture, $"{_bcd:x4}"));
@@ -684,17 +716,31 @@ internal sealed class SysfsFixture : IDisposable
             WriteAttribute(usb, "bDeviceClass", _deviceClass.ToString("x2", CultureInfo.InvariantCulture));
             WriteAttribute(usb, "bDeviceSubClass", "00");
             WriteAttribute(usb, "bDeviceProtocol", "00");
-            WriteAttribute(usb, "bNumInterfaces", _interfaces.Count.ToString("d", CultureInfo.InvariantCulture).PadLeft(2));
             WriteAttribute(usb, "bNumConfigurations", "1");
-            WriteAttribute(usb, "bConfigurationValue", "1");
-            WriteAttribute(usb, "bmAttributes", "80");
-            WriteAttribute(usb, "bMaxPower", "100mA");
+            if (_unconfigured)
+            {
+                foreach (string name in new[] { "bNumInterfaces", "bConfigurationValue", "bmAttributes", "bMaxPower" })
+                {
+                    File.WriteAllText(Path.Join(usb.Directory, name), string.Empty);
+                }
+            }
+            else
+            {
+                WriteAttribute(usb, "bNumInterfaces", _interfaces.Count.ToString("d", CultureInfo.InvariantCulture).PadLeft(2));
+                WriteAttribute(usb, "bConfigurationValue", "1");
+                WriteAttribute(usb, "bmAttributes", "80");
+                WriteAttribute(usb, "bMaxPower", "100mA");
+            }
+
             WriteAttribute(usb, "removable", _portPath.Length == 0 ? "unknown" : "removable");
             WriteAttribute(usb, "authorized", "1");
-            WriteAttributeBytes(usb, "descriptors", Descriptors(vid, pid));
+            if (!_noDescriptors)
+            {
+                WriteAttributeBytes(usb, "descriptors", _descriptors ?? MakeDescriptors(vid, pid));
+            }
 
             var interfaceNodes = new List<Node>();
-            for (int i = 0; i < _interfaces.Count; i++)
+            for (int i = 0; i < (_unconfigured ? 0 : _interfaces.Count); i++)
             {
                 var (cls, sub, proto, driver) = _interfaces[i];
                 string ifKernel = string.Create(CultureInfo.InvariantCulture, $"{(_portPath.Length == 0 ? busText + "-0" : kernel)}:1.{i}");
@@ -719,7 +765,7 @@ internal sealed class SysfsFixture : IDisposable
 
             Node? host = null, target = null, scsi = null, disk = null, partition = null;
             int storageIndex = _interfaces.FindIndex(i => i.Class == 0x08);
-            if (_disk is not null && storageIndex >= 0)
+            if (_disk is not null && storageIndex >= 0 && !_unconfigured)
             {
                 Node storage = interfaceNodes[storageIndex];
                 int h = _scsiHost ?? fx._nextScsiHost;
@@ -891,7 +937,7 @@ internal sealed class SysfsFixture : IDisposable
         private static string PathTag(string idPath) => new(idPath.Select(c => char.IsAsciiLetterOrDigit(c) || c == '-' ? c : '_').ToArray());
 
         // The device descriptor followed by the active configuration, as the sysfs "descriptors" file holds them.
-        private byte[] Descriptors(ushort vid, ushort pid)
+        private byte[] MakeDescriptors(ushort vid, ushort pid)
         {
             var d = new List<byte>
             {
