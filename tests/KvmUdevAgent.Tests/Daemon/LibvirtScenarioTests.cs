@@ -29,6 +29,8 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
+    private Func<string>? _daemonLog;
+
     private LibvirtdProcess Libvirtd => fixture.Libvirtd;
 
     private static string Rule(string kernel, bool readOnly = true) => $$"""
@@ -194,6 +196,7 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
         LoopDevice loop = await LoopDevice.CreateAsync();
         DaemonEnvironment env = await EnvironmentAsync(domain, loop);
         var routed = new Routed(domain, loop, env);
+        _daemonLog = () => env.Daemon?.Stderr ?? "";
         try
         {
             await env.StartDaemonAsync();
@@ -240,7 +243,7 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"the disk {source} never became {(present ? "present" : "absent")} in domain {domain}:\n{live}");
+                throw new TimeoutException($"the disk {source} never became {(present ? "present" : "absent")} in domain {domain}; daemon stderr:\n{_daemonLog?.Invoke()}");
             }
 
             await Task.Delay(100);
