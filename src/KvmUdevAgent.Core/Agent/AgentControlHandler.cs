@@ -35,6 +35,14 @@ internal sealed class AgentControlHandler(AgentDaemon daemon) : IControlHandler
                     return ControlResult.Success(await daemon.DetachAsync(device, cancellationToken).ConfigureAwait(false), AgentJsonContext.Default.ManualActionReport);
                 }
 
+            case ControlVerbs.MonitorCommand:
+                {
+                    string vm = RequiredString(request.Args, "vm");
+                    string command = RequiredString(request.Args, "command");
+                    bool hmp = request.Args.ValueKind == JsonValueKind.Object && request.Args.TryGetProperty("hmp", out JsonElement h) && h.ValueKind == JsonValueKind.True;
+                    return ControlResult.Success(await daemon.RunMonitorCommandAsync(vm, command, hmp, cancellationToken).ConfigureAwait(false), VmStatusProbe.CommandAnswerJsonType);
+                }
+
             default:
                 throw new ControlException(ControlErrorCodes.BadRequest, $"the daemon does not answer '{request.Verb}'");
         }

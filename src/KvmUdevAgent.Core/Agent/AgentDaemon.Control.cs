@@ -61,7 +61,13 @@ public sealed partial class AgentDaemon
         var statuses = new List<VmStatus>();
         foreach (IVm vm in _vms.Vms.OrderBy(m => m.Name, StringComparer.Ordinal))
         {
-            statuses.Add(await vm.StatusAsync(cancellationToken).ConfigureAwait(false));
+            VmStatus status = await vm.StatusAsync(cancellationToken).ConfigureAwait(false);
+            if (_config.Vms.TryGetValue(vm.Name, out Configuration.VmConfig? configured) && configured.ProxmoxVmid is not null)
+            {
+                status = status with { ProxmoxVmid = configured.ProxmoxVmid, ProxmoxName = ProxmoxVmName.Read(configured) };
+            }
+
+            statuses.Add(status);
         }
 
         return [.. statuses];

@@ -37,7 +37,7 @@ internal sealed partial class PlanExecutor
         {
             // The reconcile that runs when the VM is back attaches it: the route is derived
             // from the present devices and the rules, not from this failure.
-            Finish(record, device.DevPath, false, $"VM '{attach.Vm}' cannot be reached now ({e.Message.TrimEnd('.')}); the device is attached when it is back");
+            Finish(record, device.DevPath, false, monitor.UnavailableReason(e, attaching: true));
             return false;
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -74,7 +74,7 @@ internal sealed partial class PlanExecutor
         {
             // The reconcile when the VM is back removes kua- devices whose host device is gone.
             state.RemoveAttachment(attachment.Vm, attachment.QemuId);
-            Finish(record, device.DevPath, false, $"VM '{attachment.Vm}' cannot be reached now ({e.Message.TrimEnd('.')}); the device is detached when it is back");
+            Finish(record, device.DevPath, false, monitor.UnavailableReason(e, attaching: false));
             return false;
         }
         catch (Exception e) when (e is not OperationCanceledException)

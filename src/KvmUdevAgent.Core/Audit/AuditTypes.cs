@@ -19,6 +19,7 @@ internal static class AuditTypes
     public const string SourceOverflow = "source.overflow";
     public const string SourceResync = "source.resync";
     public const string VmReconcile = "vm.reconcile";
+    public const string VmCommand = "vm.command";
     public const string AgentStart = "agent.start";
     public const string AgentStop = "agent.stop";
 

@@ -41,6 +41,12 @@ public sealed record AgentConfig
 
     /// <summary>Audit trail settings.</summary>
     public AuditConfig Audit { get; init; } = new();
+
+    /// <summary>Where Proxmox VE keeps its VMs' QMP sockets (<c>VMID.qmp</c>). Default <c>/var/run/qemu-server</c>.</summary>
+    public string ProxmoxRunDir { get; init; } = ProxmoxDefaults.RunDir;
+
+    /// <summary>Where Proxmox VE keeps its VMs' configs (<c>VMID.conf</c>, whose <c>name:</c> line names the VM). Default <c>/etc/pve/qemu-server</c>.</summary>
+    public string ProxmoxConfigDir { get; init; } = ProxmoxDefaults.ConfigDir;
 }
 
 /// <summary>The <c>source:</c> setting.</summary>
@@ -79,6 +85,21 @@ public sealed record VmConfig
 
     /// <summary>Monitor protocol; <see cref="MonitorProtocol.Auto"/> detects it from the greeting.</summary>
     public MonitorProtocol Protocol { get; init; } = MonitorProtocol.Auto;
+
+    /// <summary>Whether the monitor is held or reached per action and probe. Default <see cref="VmConnection.Persistent"/>; always on-demand for Proxmox VMs.</summary>
+    public VmConnection Connection { get; init; } = VmConnection.Persistent;
+
+    /// <summary>How often an on-demand monitor is probed for a restarted QEMU. Default 2 s.</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Whether device nodes are opened by the agent and passed as descriptors. Default <see cref="PassFdsMode.Auto"/>.</summary>
+    public PassFdsMode PassFds { get; init; } = PassFdsMode.Auto;
+
+    /// <summary>The Proxmox VE VMID (<c>proxmox:</c>); null for a VM that Proxmox does not manage.</summary>
+    public int? ProxmoxVmid { get; init; }
+
+    /// <summary>The VM's Proxmox config file (<c>PROXMOX_CONFIG_DIR/VMID.conf</c>); null when not a Proxmox VM.</summary>
+    public string? ProxmoxConfigFile { get; init; }
 }
 
 /// <summary>QEMU monitor protocol.</summary>

@@ -10,15 +10,16 @@ namespace KvmUdevAgent.Core.Configuration;
 /// NativeAOT-safe) to keep every node's position for diagnostics. All problems are collected in
 /// one pass; an unknown key is an error, never silently ignored.
 /// </summary>
-public static class AgentConfigLoader
+public static partial class AgentConfigLoader
 {
     /// <summary>The configuration file used when none is named.</summary>
     public const string DefaultPath = "/etc/kvm-udev-agent/agent.yaml";
 
     private static readonly string[] s_topKeys =
-        ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit"];
+        ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit", "proxmox_run_dir", "proxmox_config_dir"];
 
-    private static readonly string[] s_vmKeys = ["monitor", "protocol", "libvirt", "uri"];
+    private static readonly string[] s_vmKeys = ["monitor", "protocol", "connection", "probe_interval", "pass_fds", "proxmox", "libvirt", "uri"];
+    private static readonly string[] s_monitorOnlyKeys = ["protocol", "connection", "probe_interval", "pass_fds", "proxmox"];
     private static readonly string[] s_auditKeys = ["syslog", "facility", "app_name", "enterprise_id"];
 
     /// <summary>
@@ -160,13 +161,20 @@ public static class AgentConfigLoader
                 case "audit":
                     config = config with { Audit = ParseAudit(valueNode) };
                     break;
+                case "proxmox_run_dir":
+                    if (PathValue(valueNode) is { } proxmoxRun) { config = config with { ProxmoxRunDir = proxmoxRun }; }
+                    break;
+                case "proxmox_config_dir":
+                    if (PathValue(valueNode) is { } proxmoxConfig) { config = config with { ProxmoxConfigDir = proxmoxConfig }; }
+                    break;
                 default:
                     Error(keyNode, "unknown-key", UnknownKey(key, s_topKeys));
                     break;
             }
         }
 
-        return config;
+        // Proxmox VMs get their monitor from proxmox_run_dir, wherever that key is in the file.
+        return ResolveProxmox(config);
 
         ImmutableDictionary<string, VmConfig> ParseVms(YamlNode node)
         {
@@ -201,6 +209,7 @@ public static class AgentConfigLoader
                 string? libvirt = null;
                 string? uri = null;
                 MonitorProtocol protocol = MonitorProtocol.Auto;
+                var sharing = new VmConfig { Name = name, Monitor = string.Empty };
                 foreach (var (k, v) in vm.Children)
                 {
                     string vmKey = ((YamlScalarNode)k).Value ?? string.Empty;
@@ -248,6 +257,20 @@ public static class AgentConfigLoader
                             }
 
                             break;
+                        case "connection" or "probe_interval" or "pass_fds" or "proxmox":
+                            if (Scalar(v) is { } text)
+                            {
+                                if (TryParseSharingKey(vmKey, text, sharing, out VmConfig parsed, out string? problem))
+                                {
+                                    sharing = parsed;
+                                }
+                                else
+                                {
+                                    Error(v, "bad-value", $"VM '{name}': {problem}");
+                                }
+                            }
+
+                            break;
                         default:
                             Error(k, "unknown-key", $"VM '{name}': {UnknownKey(vmKey, s_vmKeys)}");
                             break;
@@ -264,9 +287,9 @@ public static class AgentConfigLoader
 
                 if (hasLibvirt)
                 {
-                    if (vm.Children.ContainsKey(new YamlScalarNode("protocol")))
+                    if (s_monitorOnlyKeys.FirstOrDefault(key => vm.Children.ContainsKey(new YamlScalarNode(key))) is { } monitorKey)
                     {
-                        Error(vm, "conflicting-keys", $"VM '{name}': 'protocol' is for a QEMU monitor; a libvirt domain is reached through libvirt");
+                        Error(vm, "conflicting-keys", $"VM '{name}': '{monitorKey}' is for a QEMU monitor; a libvirt domain is reached through libvirt");
                         continue;
                     }
 
@@ -284,17 +307,29 @@ public static class AgentConfigLoader
                     continue;
                 }
 
+                if (CheckSharing(sharing, monitor is not null || vm.Children.ContainsKey(new YamlScalarNode("monitor")), protocol, vm.Children.ContainsKey(new YamlScalarNode("connection"))) is { } conflict)
+                {
+                    Error(vm, "bad-value", $"VM '{name}': {conflict}");
+                    continue;
+                }
+
+                if (sharing.ProxmoxVmid is not null)
+                {
+                    builder[name] = sharing with { Protocol = MonitorProtocol.Qmp };
+                    continue;
+                }
+
                 if (monitor is null)
                 {
                     if (!hasMonitor)
                     {
-                        Error(vm, "missing-key", $"VM '{name}': 'monitor' (unix:/path, tcp:host:port or telnet:host:port) or 'libvirt' (a libvirt domain name) is required");
+                        Error(vm, "missing-key", $"VM '{name}': 'monitor' is required (unix:/path, tcp:host:port or telnet:host:port), or 'proxmox: VMID' for a Proxmox VE VM, or 'libvirt: DOMAIN' for a domain libvirt manages");
                     }
 
                     continue;
                 }
 
-                builder[name] = new VmConfig { Name = name, Monitor = monitor, Protocol = protocol };
+                builder[name] = sharing with { Monitor = monitor, Protocol = protocol };
             }
 
             return builder.ToImmutable();

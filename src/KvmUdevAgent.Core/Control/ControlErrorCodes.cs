@@ -33,6 +33,9 @@ public static class ControlErrorCodes
     /// <summary>The action was tried and failed (QEMU refused, mount failed, ...).</summary>
     public const string Failed = "failed";
 
+    /// <summary>The VM's monitor does not answer, or another client holds it for too long.</summary>
+    public const string MonitorUnavailable = "monitor_unavailable";
+
     /// <summary>A bug: the handler threw something unexpected.</summary>
     public const string Internal = "internal";
 }

@@ -24,11 +24,14 @@ public static class ControlVerbs
     /// <summary>Mutating: detach a device by hand.</summary>
     public const string Detach = "detach";
 
+    /// <summary>Mutating: run a command the administrator typed on a VM's monitor, through the daemon's connection (audited).</summary>
+    public const string MonitorCommand = "monitor-command";
+
     /// <summary>Who may use <paramref name="verb"/>; <see cref="ControlVerbAccess.Unknown"/> for a verb that does not exist.</summary>
     public static ControlVerbAccess GetAccess(string verb) => verb switch
     {
         Status or Devices or Vms or Rules => ControlVerbAccess.ReadOnly,
-        Reload or Attach or Detach => ControlVerbAccess.Mutating,
+        Reload or Attach or Detach or MonitorCommand => ControlVerbAccess.Mutating,
         _ => ControlVerbAccess.Unknown,
     };
 }

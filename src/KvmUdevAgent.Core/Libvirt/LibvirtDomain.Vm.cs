@@ -15,6 +15,13 @@ internal sealed partial class LibvirtDomain : IVm
     public string? MigrateRefusal =>
         $"VM '{Name}' is libvirt domain '{Domain}': migrate it with libvirt (virsh -c '{Connection.Uri}' migrate {Domain} DEST_URI), which recreates its USB host devices on the destination";
 
+    /// <summary>Refused: libvirt holds the domain's only monitor, and a command passed through it marks the domain tainted.</summary>
+    public Task<MonitorCommandAnswer> RunMonitorCommandAsync(string command, bool hmp, CancellationToken cancellationToken) =>
+        throw new LibvirtException($"VM '{Name}' is libvirt domain '{Domain}': the agent sends it no monitor commands (libvirt would mark it tainted: custom-monitor); ask libvirt instead (virsh -c '{Connection.Uri}' dumpxml {Domain}, or 'virsh qemu-monitor-command' if you accept the taint)");
+
+    /// <summary>libvirt's messages say what follows (reconnect, or attach when the domain starts).</summary>
+    public string UnavailableReason(VmException error, bool attaching) => error.Message;
+
     /// <summary>Runs <paramref name="handler"/> after every connect to libvirtd and when the domain starts or resumes.</summary>
     public void OnCameBack(Func<IVm, CancellationToken, Task> handler) => Connection.OnCameBack(Domain, cancellationToken => handler(this, cancellationToken));
 

@@ -37,6 +37,8 @@ internal sealed partial class HmpConnection : IMonitorConnection
 
     public Task Completion => _completion.Task;
 
+    public int? PeerPid => _transport.UnixSocket is { } socket ? MonitorPeer.ReadPid(socket) : null;
+
     /// <summary>Takes over a transport whose buffered input holds the banner and first prompt.</summary>
     public static async Task<HmpConnection> OpenAsync(MonitorTransport transport, TimeSpan commandTimeout, CancellationToken cancellationToken)
     {

@@ -28,6 +28,26 @@ internal sealed class HmpLine
         _text.Append(command);
     }
 
+    private HmpLine(string text, bool raw)
+    {
+        _ = raw;
+        _text.Append(text);
+    }
+
+    /// <summary>
+    /// A whole line the administrator typed (<c>monitor-command --hmp</c>): root's own input, not
+    /// device data, checked only to be one line of printable characters.
+    /// </summary>
+    public static HmpLine Raw(string text)
+    {
+        if (text.Length == 0 || text.Length > 4096 || text.Any(char.IsControl))
+        {
+            throw new ArgumentException("An HMP command line is 1 to 4096 characters without control characters.", nameof(text));
+        }
+
+        return new HmpLine(text, raw: true);
+    }
+
     /// <summary>Appends a space-separated word.</summary>
     public HmpLine Word(string word)
     {

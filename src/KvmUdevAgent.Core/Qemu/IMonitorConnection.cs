@@ -11,6 +11,9 @@ internal interface IMonitorConnection : IAsyncDisposable
     /// <summary>From the greeting (QMP) or banner (HMP).</summary>
     QemuVersion Version { get; }
 
+    /// <summary>The pid of the QEMU behind a unix-socket monitor (SO_PEERCRED); null over TCP and telnet.</summary>
+    int? PeerPid { get; }
+
     /// <summary>Completes when the connection is closed, by either side.</summary>
     Task Completion { get; }
 

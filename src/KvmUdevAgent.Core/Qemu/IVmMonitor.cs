@@ -10,4 +10,7 @@ internal interface IVmMonitor : Vms.IVmDevices
     Task<AttachResult> AttachBlockAsync(BlockAttachRequest request, CancellationToken cancellationToken);
 
     Task<QemuVersion> QueryVersionAsync(CancellationToken cancellationToken);
+
+    /// <summary>A command the administrator typed (QMP JSON, or an HMP line with <paramref name="hmp"/>); QEMU's answer.</summary>
+    Task<MonitorCommandAnswer> RunCommandAsync(string vm, string command, bool hmp, CancellationToken cancellationToken);
 }

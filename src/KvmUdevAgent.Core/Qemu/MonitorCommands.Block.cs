@@ -36,9 +36,10 @@ internal sealed partial class MonitorCommands
         }
 
         bool nodeExisted = false;
+        long? fdset = null;
         try
         {
-            await _connection.BlockAddAsync(request.NodeName, request.DevNode, request.ReadOnly, cancellationToken).ConfigureAwait(false);
+            fdset = await AddBackendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (QmpException)
         {
@@ -60,6 +61,40 @@ internal sealed partial class MonitorCommands
         catch (MonitorException) when (!nodeExisted)
         {
             await TryBlockDelAsync(request.NodeName).ConfigureAwait(false);
+            await TryRemoveFdsetAsync(fdset).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary><c>blockdev-add</c> on the node, or on a descriptor the agent opened for a QEMU that may not (<c>pass_fds</c>); returns the fdset used.</summary>
+    private async Task<long?> AddBackendAsync(BlockAttachRequest request, CancellationToken cancellationToken)
+    {
+        (string path, long? fdset) = await PathForQemuAsync(request.NodeName, request.DevNode, request.ReadOnly, afterPermissionDenied: false, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _connection.BlockAddAsync(request.NodeName, path, request.ReadOnly, cancellationToken).ConfigureAwait(false);
+            return fdset;
+        }
+        catch (QmpException e) when (fdset is null && PassFds == PassFdsMode.Auto && IsPermissionDenied(e))
+        {
+            // A QEMU that dropped its privileges in a way /proc did not show (or a node it may not
+            // open for another reason): give it the descriptor.
+            (path, fdset) = await PathForQemuAsync(request.NodeName, request.DevNode, request.ReadOnly, afterPermissionDenied: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (QmpException) when (fdset is not null)
+        {
+            await TryRemoveFdsetAsync(fdset).ConfigureAwait(false);
+            throw;
+        }
+
+        try
+        {
+            await _connection.BlockAddAsync(request.NodeName, path, request.ReadOnly, cancellationToken).ConfigureAwait(false);
+            return fdset;
+        }
+        catch (QmpException)
+        {
+            await TryRemoveFdsetAsync(fdset).ConfigureAwait(false);
             throw;
         }
     }
@@ -73,6 +108,7 @@ internal sealed partial class MonitorCommands
             if (await _connection.WhenDeviceDeletedAsync(id, CancellationToken.None).ConfigureAwait(false))
             {
                 await TryBlockDelAsync(node).ConfigureAwait(false);
+                await RemoveFdsetsAsync(node, CancellationToken.None).ConfigureAwait(false);
             }
         }
         catch (MonitorException)

@@ -51,7 +51,30 @@ internal sealed partial class MonitorCommands : IVmMonitor
             new("vendorid", QemuValue.Of(device.Vendor.Value)),
             new("productid", QemuValue.Of(device.Product.Value)),
         ]);
-        return await AddDeviceAsync(spec, cancellationToken).ConfigureAwait(false);
+        long? fdset = null;
+        if (device.DevNum is int devnum && PassFds != PassFdsMode.Never)
+        {
+            string node = string.Create(CultureInfo.InvariantCulture, $"/dev/bus/usb/{device.Bus:D3}/{devnum:D3}");
+            (string path, fdset) = await PathForQemuAsync(device.Id, node, readOnly: false, afterPermissionDenied: false, cancellationToken).ConfigureAwait(false);
+            if (fdset is not null)
+            {
+                spec = spec with { Properties = [.. spec.Properties, new("hostdevice", QemuValue.Of(path))] };
+            }
+        }
+        else if (PassFds == PassFdsMode.Always)
+        {
+            throw new MonitorException("pass_fds: true, but the USB device number of " + device.Id + " is unknown, so /dev/bus/usb/BBB/DDD cannot be opened for QEMU.");
+        }
+
+        try
+        {
+            return await AddDeviceAsync(spec, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MonitorException)
+        {
+            await TryRemoveFdsetAsync(fdset).ConfigureAwait(false);
+            throw;
+        }
     }
 
     public async Task<DetachResult> DetachAsync(string id, CancellationToken cancellationToken)
@@ -79,6 +102,11 @@ internal sealed partial class MonitorCommands : IVmMonitor
 
         if (!QemuDeviceId.IsBlock(id))
         {
+            if (deleted != DeviceDelResult.Pending)
+            {
+                await RemoveFdsetsAsync(id, cancellationToken).ConfigureAwait(false);
+            }
+
             return ToDetachResult(deleted);
         }
 
@@ -100,6 +128,7 @@ internal sealed partial class MonitorCommands : IVmMonitor
         }
 
         await _connection.BlockDelAsync(node, cancellationToken).ConfigureAwait(false);
+        await RemoveFdsetsAsync(node, cancellationToken).ConfigureAwait(false);
         return ToDetachResult(deleted);
     }
 

@@ -16,15 +16,25 @@ internal static class MonitorConnector
     /// <param name="commandTimeout">Per-command timeout, also used for the greeting.</param>
     /// <param name="wrapStream">Lets tests record the bytes sent; null in production.</param>
     /// <param name="cancellationToken">Cancels connecting.</param>
-    public static async Task<IMonitorConnection> ConnectAsync(
+    public static Task<IMonitorConnection> ConnectAsync(
         MonitorEndpoint endpoint,
         MonitorProtocol protocol,
         TimeSpan commandTimeout,
         Func<Stream, Stream>? wrapStream,
+        CancellationToken cancellationToken) =>
+        ConnectAsync(endpoint, protocol, commandTimeout, commandTimeout, wrapStream, cancellationToken);
+
+    /// <summary>As the other overload, waiting up to <paramref name="greetingWait"/> for the greeting (an on-demand client queued behind another one waits longer than a command may take).</summary>
+    public static async Task<IMonitorConnection> ConnectAsync(
+        MonitorEndpoint endpoint,
+        MonitorProtocol protocol,
+        TimeSpan commandTimeout,
+        TimeSpan greetingWait,
+        Func<Stream, Stream>? wrapStream,
         CancellationToken cancellationToken)
     {
         using var greetingTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        greetingTimeout.CancelAfter(commandTimeout);
+        greetingTimeout.CancelAfter(greetingWait);
         Stream stream;
         try
         {
@@ -54,7 +64,7 @@ internal static class MonitorConnector
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             await transport.DisposeAsync().ConfigureAwait(false);
-            throw new MonitorTimeoutException("No greeting from " + endpoint + " within " + commandTimeout.TotalMilliseconds + " ms (is another client connected? QEMU serves one monitor client at a time).", e);
+            throw new MonitorTimeoutException("No greeting from " + endpoint + " within " + greetingWait.TotalMilliseconds + " ms (is another client connected? QEMU serves one monitor client at a time).", e);
         }
         catch
         {
@@ -75,7 +85,7 @@ internal static class MonitorConnector
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new MonitorTimeoutException("No complete greeting from " + endpoint + " within " + commandTimeout.TotalMilliseconds + " ms.", e);
+            throw new MonitorTimeoutException("No complete greeting from " + endpoint + " within " + greetingWait.TotalMilliseconds + " ms.", e);
         }
     }
 

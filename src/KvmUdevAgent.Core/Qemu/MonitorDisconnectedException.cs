@@ -1,7 +1,7 @@
 namespace KvmUdevAgent.Core.Qemu;
 
 /// <summary>The monitor connection is closed (QEMU exited, or it was never connected); the command's outcome is unknown.</summary>
-internal sealed class MonitorDisconnectedException : MonitorException
+internal class MonitorDisconnectedException : MonitorException
 {
     public MonitorDisconnectedException()
         : base("The QEMU monitor is not connected.")

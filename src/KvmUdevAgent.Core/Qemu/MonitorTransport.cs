@@ -1,3 +1,6 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
 namespace KvmUdevAgent.Core.Qemu;
 
 /// <summary>
@@ -19,6 +22,11 @@ internal sealed class MonitorTransport : IAsyncDisposable
 
     /// <summary>A monitor line or HMP answer longer than this is a protocol error, not a reason to use all memory.</summary>
     private const int MaxBuffered = 16 * 1024 * 1024;
+
+    /// <summary>TCP_QUICKACK (linux/tcp.h) at IPPROTO_TCP; .NET has no name for it.</summary>
+    private const int TcpQuickAck = 12;
+    private const int IpProtoTcp = 6;
+    private static readonly byte[] s_one = BitConverter.GetBytes(1);
 
     private readonly Stream _stream;
     private readonly bool _telnet;
@@ -59,6 +67,8 @@ internal sealed class MonitorTransport : IAsyncDisposable
             {
                 return false;
             }
+
+            QuickAck();
 
             int before = _end - _start;
             await AppendAsync(_readChunk.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
@@ -113,6 +123,50 @@ internal sealed class MonitorTransport : IAsyncDisposable
         {
             await _stream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
             await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// QEMU's monitor socket has Nagle on, and HMP echoes a command before it answers: on a fresh
+    /// tcp connection the answer then waits for our delayed ACK of the echo (40 ms, measured), which
+    /// every on-demand session would pay. TCP_QUICKACK does not stick, so it is set after each read.
+    /// </summary>
+    private void QuickAck()
+    {
+        if (_stream is NetworkStream { Socket: { AddressFamily: AddressFamily.InterNetwork or AddressFamily.InterNetworkV6 } socket })
+        {
+            try
+            {
+                socket.SetRawSocketOption(IpProtoTcp, TcpQuickAck, s_one);
+            }
+            catch (SocketException)
+            {
+                // Only a latency hint.
+            }
+        }
+    }
+
+    /// <summary>The unix socket under this transport; null over TCP or telnet (or a wrapped stream), where no descriptor can be passed.</summary>
+    public Socket? UnixSocket => _stream is NetworkStream { Socket: { AddressFamily: AddressFamily.Unix } socket } ? socket : null;
+
+    /// <summary>As <see cref="WriteAsync"/>, with <paramref name="descriptor"/> attached (SCM_RIGHTS) for QEMU to take.</summary>
+    /// <exception cref="InvalidOperationException">The transport is not a unix socket.</exception>
+    public async ValueTask WriteWithDescriptorAsync(ReadOnlyMemory<byte> data, SafeHandle descriptor, CancellationToken cancellationToken)
+    {
+        Socket socket = UnixSocket ?? throw new InvalidOperationException("Descriptors can only be passed over a unix socket.");
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            int sent = ScmRights.Send(socket, data.Span, descriptor);
+            if (sent < data.Length)
+            {
+                await _stream.WriteAsync(data[sent..], cancellationToken).ConfigureAwait(false);
+                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {

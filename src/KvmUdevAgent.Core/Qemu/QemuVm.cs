@@ -17,6 +17,15 @@ internal sealed class QemuVm(VmMonitor monitor) : IVm
 
     public string? MigrateRefusal => null;
 
+    public string UnavailableReason(VmException error, bool attaching) =>
+        // On demand, the message says it all (busy or down); the next probe reconciles.
+        Monitor.Connection == Configuration.VmConnection.OnDemand
+            ? error.Message
+            : $"the monitor of VM '{Name}' is not connected; the device is {(attaching ? "attached" : "detached")} when it answers";
+
+    public Task<MonitorCommandAnswer> RunMonitorCommandAsync(string command, bool hmp, CancellationToken cancellationToken) =>
+        Monitor.RunCommandAsync(Name, command, hmp, cancellationToken);
+
     public void OnCameBack(Func<IVm, CancellationToken, Task> handler) => Monitor.OnCameBack((_, cancellationToken) => handler(this, cancellationToken));
 
     public void Start() => Monitor.Start();

@@ -13,6 +13,12 @@ internal static class QmpCommands
     public const string BlockdevDel = "blockdev-del";
     public const string QueryBlock = "query-block";
     public const string QueryNamedBlockNodes = "query-named-block-nodes";
+    public const string AddFd = "add-fd";
+    public const string RemoveFd = "remove-fd";
+    public const string QueryFdsets = "query-fdsets";
+    public const string QueryStatus = "query-status";
+    public const string HumanMonitorCommand = "human-monitor-command";
+    public const string FdsetPathPrefix = "/dev/fdset/";
 
     public const string DeviceDeletedEvent = "DEVICE_DELETED";
 

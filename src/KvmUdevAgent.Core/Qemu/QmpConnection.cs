@@ -107,7 +107,20 @@ internal sealed partial class QmpConnection : IMonitorConnection
         ExecuteAsync(command, writeArguments, CommandTimeout, cancellationToken);
 
     /// <summary>As <see cref="ExecuteAsync(string, Action{Utf8JsonWriter}?, CancellationToken)"/>, with this command's own timeout.</summary>
-    public async Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? writeArguments, TimeSpan timeout, CancellationToken cancellationToken)
+    public Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? writeArguments, TimeSpan timeout, CancellationToken cancellationToken) =>
+        ExecuteAsync(command, writeArguments, timeout, null, cancellationToken);
+
+    /// <summary>As <see cref="ExecuteAsync(string, Action{Utf8JsonWriter}?, CancellationToken)"/>, sending <paramref name="descriptor"/> with the command (SCM_RIGHTS; <c>add-fd</c>, <c>getfd</c>).</summary>
+    public Task<JsonElement> ExecuteWithDescriptorAsync(string command, Action<Utf8JsonWriter>? writeArguments, System.Runtime.InteropServices.SafeHandle descriptor, CancellationToken cancellationToken) =>
+        ExecuteAsync(command, writeArguments, CommandTimeout, descriptor, cancellationToken);
+
+    /// <summary>True when descriptors can be passed: the monitor is a unix socket.</summary>
+    public bool CanPassDescriptors => _transport.UnixSocket is not null;
+
+    /// <summary>The pid of the process behind a unix-socket monitor (SO_PEERCRED); null over TCP.</summary>
+    public int? PeerPid => _transport.UnixSocket is { } socket ? MonitorPeer.ReadPid(socket) : null;
+
+    private async Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? writeArguments, TimeSpan timeout, System.Runtime.InteropServices.SafeHandle? descriptor, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (_closed)
@@ -144,7 +157,14 @@ internal sealed partial class QmpConnection : IMonitorConnection
 
             try
             {
-                await _transport.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                if (descriptor is null)
+                {
+                    await _transport.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await _transport.WriteWithDescriptorAsync(buffer.WrittenMemory, descriptor, cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException)
             {

@@ -31,13 +31,10 @@ internal sealed record UsbHostDevice : AttachRequest
 
     public UsbId Product { get; }
 
-    /// <summary>
-    /// The device's number on its bus (sysfs <c>devnum</c>, new on every plug), 1-127; null when
-    /// unknown. QEMU does not need it (bus + port pick the device); libvirt's hostdev does.
-    /// </summary>
-    public int? DevNum { get; init; }
-
     public override string Id { get; }
+
+    /// <summary>The device number on its bus (sysfs <c>devnum</c>), for <c>/dev/bus/usb/BBB/DDD</c> when the agent opens the node for QEMU, and for libvirt's hostdev <c>address device</c>; null when unknown.</summary>
+    public int? DevNum { get; init; }
 
     public static bool TryCreate(int bus, string? portPath, UsbId vendor, UsbId product, [NotNullWhen(true)] out UsbHostDevice? device, [NotNullWhen(false)] out string? reason)
     {
@@ -74,11 +71,7 @@ internal sealed record UsbHostDevice : AttachRequest
             return false;
         }
 
-        if (identity.DevNum is >= 1 and <= 127)
-        {
-            device = device with { DevNum = identity.DevNum };
-        }
-
+        device = device with { DevNum = identity.DevNum is int devnum and >= 1 and <= 999 ? devnum : null };
         return true;
     }
 

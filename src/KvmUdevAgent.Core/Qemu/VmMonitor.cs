@@ -18,7 +18,8 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _handlersLock = new();
     private readonly List<Func<VmMonitor, CancellationToken, Task>> _cameBack = [];
-    private TaskCompletionSource<MonitorCommands> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly OnDemandMonitor? _onDemand;
     private volatile MonitorCommands? _current;
     private Task _loop = Task.CompletedTask;
     private int _started;
@@ -32,6 +33,10 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
         ConfiguredProtocol = protocol;
         _options = options ?? new VmMonitorOptions();
         _logger = logger ?? NullLogger.Instance;
+        if (_options.Connection == VmConnection.OnDemand)
+        {
+            _onDemand = new OnDemandMonitor(name, endpoint, protocol, _options, _logger);
+        }
     }
 
     public string Name { get; }
@@ -41,12 +46,16 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
     /// <summary>As configured; <see cref="MonitorProtocol.Auto"/> detects.</summary>
     public MonitorProtocol ConfiguredProtocol { get; }
 
-    public bool IsConnected => _current is not null;
+    /// <summary>Connected (persistent), or answered its last probe or action (on-demand).</summary>
+    public bool IsConnected => _onDemand?.IsReachable ?? _current is not null;
+
+    /// <summary>Whether the monitor is held or reached per action and probe.</summary>
+    public VmConnection Connection => _options.Connection;
 
     /// <summary>The protocol of the current connection; null while disconnected.</summary>
-    public MonitorProtocol? Protocol => _current?.Connection.Protocol;
+    public MonitorProtocol? Protocol => _onDemand is not null ? _onDemand.Protocol : _current?.Connection.Protocol;
 
-    public QemuVersion? Version => _current?.Connection.Version;
+    public QemuVersion? Version => _onDemand is not null ? _onDemand.Version : _current?.Connection.Version;
 
     /// <summary>How many times a connection was established (1 after the first connect).</summary>
     public int ConnectCount => Volatile.Read(ref _connectCount);
@@ -69,7 +78,7 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _started, 1) == 0)
         {
-            _loop = RunAsync(_stop.Token);
+            _loop = _onDemand is null ? RunAsync(_stop.Token) : _onDemand.RunProbesAsync(OnDemandReconcileAsync, _stop.Token);
         }
     }
 
@@ -112,12 +121,12 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
             }
 
             delay = _options.InitialBackoff;
-            var commands = new MonitorCommands(connection, _options.DetachTimeout);
+            var commands = new MonitorCommands(connection, _options.DetachTimeout) { PassFds = _options.PassFds };
             _current = commands;
             Interlocked.Increment(ref _connectCount);
             Log.MonitorConnected(_logger, Name, Endpoint, connection.Protocol, connection.Version);
             await RunCameBackHandlersAsync(cancellationToken).ConfigureAwait(false);
-            Volatile.Read(ref _connected).TrySetResult(commands);
+            Volatile.Read(ref _connected).TrySetResult();
             try
             {
                 await connection.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -128,7 +137,7 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
             finally
             {
                 _current = null;
-                Volatile.Write(ref _connected, new TaskCompletionSource<MonitorCommands>(TaskCreationOptions.RunContinuationsAsynchronously));
+                Volatile.Write(ref _connected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
 
@@ -137,6 +146,19 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
                 Log.MonitorDisconnected(_logger, Name, Endpoint);
             }
         }
+    }
+
+    /// <summary>An on-demand probe found QEMU new or changed: the same "came back" handlers (the reconcile) as a reconnect.</summary>
+    private async Task OnDemandReconcileAsync(bool firstAnswer, CancellationToken cancellationToken)
+    {
+        if (firstAnswer)
+        {
+            Interlocked.Increment(ref _connectCount);
+            Log.OnDemandMonitorReached(_logger, Name, Endpoint, _options.ProbeInterval, Protocol, Version);
+        }
+
+        await RunCameBackHandlersAsync(cancellationToken).ConfigureAwait(false);
+        Volatile.Read(ref _connected).TrySetResult();
     }
 
     private async Task RunCameBackHandlersAsync(CancellationToken cancellationToken)
@@ -164,7 +186,7 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
         }
     }
 
-    private MonitorCommands Current => _current ?? throw new MonitorDisconnectedException("The monitor of VM '" + Name + "' (" + Endpoint + ") is not connected.");
+    private IVmMonitor Current => (IVmMonitor?)_onDemand ?? _current ?? throw new MonitorDisconnectedException("The monitor of VM '" + Name + "' (" + Endpoint + ") is not connected.");
 
     public Task<AttachResult> AttachUsbHostAsync(UsbHostDevice device, CancellationToken cancellationToken) => Current.AttachUsbHostAsync(device, cancellationToken);
 
@@ -178,6 +200,8 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
 
     public Task<QemuVersion> QueryVersionAsync(CancellationToken cancellationToken) => Current.QueryVersionAsync(cancellationToken);
 
+    public Task<MonitorCommandAnswer> RunCommandAsync(string vm, string command, bool hmp, CancellationToken cancellationToken) => Current.RunCommandAsync(vm, command, hmp, cancellationToken);
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -187,6 +211,7 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
 
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _onDemand?.Dispose();
         _stop.Dispose();
     }
 }

@@ -28,6 +28,10 @@ public sealed record VmStatus
     public string? Uri { get; init; }
     /// <summary>For a libvirt domain: its state (<c>running</c>, <c>paused</c>, <c>shutoff</c>, …); null when unknown.</summary>
     public string? State { get; init; }
+    /// <summary>The Proxmox VE VMID (<c>proxmox:</c>); null for other VMs.</summary>
+    public int? ProxmoxVmid { get; init; }
+    /// <summary>The name Proxmox VE shows (<c>name:</c> of <c>VMID.conf</c>); null when not a Proxmox VM or unnamed.</summary>
+    public string? ProxmoxName { get; init; }
     /// <summary>The agent's block nodes (each normally belongs to one of <see cref="Devices"/>).</summary>
     public IReadOnlyList<string> BlockNodes { get; init; } = [];
 }

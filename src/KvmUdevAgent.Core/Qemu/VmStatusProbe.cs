@@ -12,7 +12,7 @@ public static class VmStatusProbe
 {
     internal static async Task<VmStatus> ProbeAsync(VmConfig vm, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var status = new VmStatus { Name = vm.Name, Monitor = vm.Monitor, ConfiguredProtocol = ProtocolName(vm.Protocol) ?? "auto" };
+        var status = new VmStatus { Name = vm.Name, Monitor = vm.Monitor, ConfiguredProtocol = ProtocolName(vm.Protocol) ?? "auto", ProxmoxVmid = vm.ProxmoxVmid, ProxmoxName = ProxmoxVmName.Read(vm) };
         if (!MonitorEndpoint.TryParse(vm.Monitor, out MonitorEndpoint endpoint, out string? reason))
         {
             return status with { Error = "bad monitor address: " + reason };
@@ -48,6 +48,9 @@ public static class VmStatusProbe
     /// <summary>Source-generated JSON contract of a status list (the daemon's <c>vms</c> answer uses it too).</summary>
     public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<VmStatus[]> JsonType => s_json.VmStatusArray;
 
+    /// <summary>Source-generated JSON contract of a <c>monitor-command</c> answer.</summary>
+    public static System.Text.Json.Serialization.Metadata.JsonTypeInfo<MonitorCommandAnswer> CommandAnswerJsonType => s_json.MonitorCommandAnswer;
+
     /// <summary>Serialises <paramref name="statuses"/> as a JSON array.</summary>
     public static string ToJson(VmStatus[] statuses) => System.Text.Json.JsonSerializer.Serialize(statuses, s_json.VmStatusArray);
 
@@ -65,7 +68,13 @@ public static class VmStatusProbe
         var text = new System.Text.StringBuilder();
         foreach (VmStatus vm in statuses)
         {
-            text.Append(vm.Name).Append("  ").Append(vm.Monitor).Append("  ");
+            text.Append(vm.Name);
+            if (vm.ProxmoxVmid is int vmid)
+            {
+                text.Append(System.Globalization.CultureInfo.InvariantCulture, $" (Proxmox {vmid}{(vm.ProxmoxName is { } pve ? ": " + pve : "")})");
+            }
+
+            text.Append("  ").Append(vm.Monitor).Append("  ");
             if (!vm.Reachable)
             {
                 text.Append("unreachable: ").Append(vm.Error).Append('\n');

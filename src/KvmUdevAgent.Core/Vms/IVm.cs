@@ -27,6 +27,12 @@ internal interface IVm : IVmDevices, IAsyncDisposable
     /// </summary>
     string? MigrateRefusal { get; }
 
+    /// <summary>Runs a command an administrator typed on the VM's monitor (QMP JSON or an HMP line); a backend without one refuses with a <see cref="VmException"/> saying why.</summary>
+    Task<MonitorCommandAnswer> RunMonitorCommandAsync(string command, bool hmp, CancellationToken cancellationToken);
+
+    /// <summary>What the audit says when <paramref name="error"/> (unavailable) stopped an attach or detach: why, and what happens next.</summary>
+    string UnavailableReason(VmException error, bool attaching);
+
     /// <summary>Adds a handler run on every event that should start a reconcile of this VM.</summary>
     void OnCameBack(Func<IVm, CancellationToken, Task> handler);
 

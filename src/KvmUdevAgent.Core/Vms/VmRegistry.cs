@@ -72,7 +72,8 @@ internal sealed class VmRegistry : IAsyncDisposable
             }
             else
             {
-                made = new QemuVm(new VmMonitor(vm.Name, endpoint, vm.Protocol, options, logger));
+                VmMonitorOptions vmOptions = (options ?? new VmMonitorOptions()) with { Connection = vm.Connection, ProbeInterval = vm.ProbeInterval, PassFds = vm.PassFds };
+                made = new QemuVm(new VmMonitor(vm.Name, endpoint, vm.Protocol, vmOptions, logger));
             }
 
             if (!created.TryAdd(vm.Name, made))

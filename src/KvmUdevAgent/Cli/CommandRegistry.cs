@@ -15,6 +15,7 @@ internal static class CommandRegistry
         yield return DevicesCommand.Create();
         yield return AttachCommand.CreateAttach();
         yield return AttachCommand.CreateDetach();
+        yield return MonitorPassthroughCommand.Create();
         yield return RulesCommand.Create();
         yield return TestCommand.Create();
     }

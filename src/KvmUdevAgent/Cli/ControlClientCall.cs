@@ -55,7 +55,7 @@ internal static class ControlClientCall
         ControlErrorCodes.BadRequest or ControlErrorCodes.InvalidArgument => ExitCodes.Usage,
         ControlErrorCodes.NotFound => ExitCodes.NoInput,
         ControlErrorCodes.InvalidRules => ExitCodes.DataError,
-        ControlErrorCodes.Busy or ControlErrorCodes.ShuttingDown => ExitCodes.Unavailable,
+        ControlErrorCodes.Busy or ControlErrorCodes.ShuttingDown or ControlErrorCodes.MonitorUnavailable => ExitCodes.Unavailable,
         _ => ExitCodes.Failure,
     };
 

@@ -53,7 +53,7 @@ public sealed class AgentConfigLoaderTests
                 "agent.yaml:1:9: error: unknown source 'udevd'; expected one of: auto, udev, kernel",
                 "agent.yaml:3:21: error: VM 'winxp': 'serial:/dev/ttyS0' is not a monitor address; expected unix:/path, tcp:host:port or telnet:host:port",
                 "agent.yaml:4:3: error: 'bad name' is not a valid VM name; use letters, digits, '-', '_' and '.', starting with a letter or digit (at most 64)",
-                "agent.yaml:5:6: error: VM 'c': 'monitor' (unix:/path, tcp:host:port or telnet:host:port) or 'libvirt' (a libvirt domain name) is required",
+                "agent.yaml:5:6: error: VM 'c': 'monitor' is required (unix:/path, tcp:host:port or telnet:host:port), or 'proxmox: VMID' for a Proxmox VE VM, or 'libvirt: DOMAIN' for a domain libvirt manages",
                 "agent.yaml:7:13: error: unknown syslog facility 'nope'; expected one of: kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, ftp, local0, local1, local2, local3, local4, local5, local6, local7",
             ],
             diagnostics.Select(d => d.ToString()));

@@ -81,6 +81,12 @@ public sealed class QemuProcess : IDisposable
 
     public IReadOnlyList<string> Arguments => _arguments;
 
+    /// <summary>
+    /// When not 0, QEMU is launched in the network namespace of this process (nsenter), so its
+    /// tcp monitors are reachable from a daemon that runs in a private namespace.
+    /// </summary>
+    public int NetnsPid { get; set; }
+
     /// <summary>Starts QEMU and waits until every monitor accepts connections.</summary>
     public static async Task<QemuProcess> StartAsync(QemuOptions options)
     {
@@ -114,13 +120,32 @@ public sealed class QemuProcess : IDisposable
         }
 
         File.Delete(ReadySocket);
-        var start = new ProcessStartInfo(Binary)
+        var start = new ProcessStartInfo(NetnsPid == 0 ? Binary : "nsenter")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (NetnsPid != 0)
+        {
+            // A new network namespace starts with its loopback down: tcp:127.0.0.1 needs it up.
+            using (Process up = Process.Start("nsenter", ["--net=/proc/" + NetnsPid + "/ns/net", "--", "ip", "link", "set", "lo", "up"]))
+            {
+                await up.WaitForExitAsync().WaitAsync(s_readyTimeout).ConfigureAwait(false);
+                if (up.ExitCode != 0)
+                {
+                    throw new InvalidOperationException("Could not bring up the loopback of the network namespace of pid " + NetnsPid + " (needs nsenter from util-linux and ip from iproute2).");
+                }
+            }
+
+            // nsenter without --fork execs QEMU: the pid stays QEMU's.
+            foreach (string argument in (string[])["--net=/proc/" + NetnsPid + "/ns/net", "--", Binary])
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
         foreach (string argument in _arguments)
         {
             start.ArgumentList.Add(argument);
@@ -184,7 +209,7 @@ public sealed class QemuProcess : IDisposable
             {
                 // Checked in /proc/net/tcp rather than by connecting: a connection would compete
                 // with the code under test for the monitor.
-                while (!IsListening(port))
+                while (!IsListening(process.Id, port))
                 {
                     ThrowIfExited(process);
                     await Task.Delay(20, timeout.Token).ConfigureAwait(false);
@@ -312,10 +337,11 @@ public sealed class QemuProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static bool IsListening(int port)
+    private static bool IsListening(int pid, int port)
     {
+        // QEMU's own view: it may run in another network namespace (NetnsPid).
         string hexPort = ":" + port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture) + " ";
-        foreach (string line in File.ReadLines("/proc/net/tcp"))
+        foreach (string line in File.ReadLines("/proc/" + pid + "/net/tcp"))
         {
             // local_address is field 2; state 0A is LISTEN.
             string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);

@@ -183,13 +183,17 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
     }
 
     /// <summary>Polls QEMU until <paramref name="condition"/> holds for its <c>kua-</c> devices; fails with what it last saw.</summary>
-    public async Task<Dictionary<string, string>> WaitForDevicesAsync(Func<Dictionary<string, string>, bool> condition, TimeSpan? timeout = null)
+    public Task<Dictionary<string, string>> WaitForDevicesAsync(Func<Dictionary<string, string>, bool> condition, TimeSpan? timeout = null) =>
+        WaitForDevicesAsync(Qemu!, condition, timeout, Daemon);
+
+    /// <summary>As the instance method, for another VM's QEMU.</summary>
+    public static async Task<Dictionary<string, string>> WaitForDevicesAsync(QemuProcess qemu, Func<Dictionary<string, string>, bool> condition, TimeSpan? timeout = null, DaemonProcess? daemon = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
         Dictionary<string, string> last;
         while (true)
         {
-            last = await AgentDevicesAsync();
+            last = await AgentDevicesAsync(qemu);
             if (condition(last))
             {
                 return last;
@@ -197,7 +201,7 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException("QEMU's kua- devices never reached the expected state; last seen: [" + string.Join(", ", last.Keys) + "]\ndaemon stderr:\n" + Daemon?.Stderr);
+                throw new TimeoutException("QEMU's kua- devices never reached the expected state; last seen: [" + string.Join(", ", last.Keys) + "]\ndaemon stderr:\n" + daemon?.Stderr);
             }
 
             await Task.Delay(50);
