@@ -34,7 +34,8 @@ public sealed class LibvirtDomainTests(LibvirtFixture fixture)
         Assert.Equal(DetachResult.Detached, await domain.DetachAsync(request.Id, CancellationToken.None).WaitAsync(s_timeout));
 
         Assert.DoesNotContain("ua-" + request.Id, await fixture.Libvirtd.LiveXmlAsync(fixture.Domain), StringComparison.Ordinal);
-        Assert.DoesNotContain(loop.DevicePath, fixture.Libvirtd.QemuOpenDevices(fixture.Domain));
+        // The device-removed event comes at DEVICE_DELETED; libvirt's blockdev-del closes the node a moment later.
+        await WaitForAsync(() => Task.FromResult(fixture.Libvirtd.QemuOpenDevices(fixture.Domain).Contains(loop.DevicePath) ? null : "released"));
         Assert.Equal(DetachResult.AlreadyGone, await domain.DetachAsync(request.Id, CancellationToken.None).WaitAsync(s_timeout));
         AssertNotTainted(fixture.Domain);
     }

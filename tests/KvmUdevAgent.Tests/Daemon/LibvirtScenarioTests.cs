@@ -67,7 +67,7 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
 
         loop.TriggerUevent("remove", Guid.NewGuid());
         await WaitForDiskAsync(domain, loop.DevicePath, present: false);
-        Assert.DoesNotContain(loop.DevicePath, Libvirtd.QemuOpenDevices(domain));
+        await WaitForQemuReleaseAsync(domain, loop.DevicePath);
         await env.Syslog.WaitForAsync(m => m.MsgId == "device.detach", 1, s_timeout);
         string log = Libvirtd.DomainLog(domain);
         Assert.Contains("qemu-system-x86_64", log, StringComparison.Ordinal);
@@ -109,7 +109,7 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
         }
 
         await WaitForDiskAsync(domain, loop.DevicePath, present: false);
-        Assert.DoesNotContain(loop.DevicePath, Libvirtd.QemuOpenDevices(domain));
+        await WaitForQemuReleaseAsync(domain, loop.DevicePath);
         Assert.Equal(2, CountOccurrences(env.Daemon.Stderr, "Connected to libvirtd at"));
         Assert.True(env.Daemon.Pid > 0 && !Process(env.Daemon).HasExited);
         await Libvirtd.DestroyDomainAsync(domain);
@@ -226,6 +226,17 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
         {
             await Env.DisposeAsync();
             await Loop.DisposeAsync();
+        }
+    }
+
+    /// <summary>libvirt drops the disk from the live XML at DEVICE_DELETED; QEMU closes the node a moment later (blockdev-del).</summary>
+    private async Task WaitForQemuReleaseAsync(string domain, string devNode)
+    {
+        DateTime deadline = DateTime.UtcNow + s_timeout;
+        while (Libvirtd.QemuOpenDevices(domain).Contains(devNode))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"QEMU of {domain} still has {devNode} open");
+            await Task.Delay(50);
         }
     }
 
