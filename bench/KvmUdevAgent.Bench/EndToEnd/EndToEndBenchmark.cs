@@ -45,6 +45,12 @@ internal static class EndToEndBenchmark
             await ThroughputBenchmark.RunAsync(agent, 100_000, Environment.GetEnvironmentVariable("KUA_BENCH_RUNS") is { } r ? int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : quick ? 2 : 5, report);
         }
 
+        // Not in the default set: it is issue 10's figure, run with --only migration.
+        if (only.Contains("migration"))
+        {
+            await MigrationBenchmark.RunAsync(agent, quick ? 3 : 10, report);
+        }
+
         if (only.Contains("footprint"))
         {
             await FootprintBenchmark.RunAsync(agent, quick ? 3 : 7, report);

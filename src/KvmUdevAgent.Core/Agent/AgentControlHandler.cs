@@ -43,12 +43,20 @@ internal sealed class AgentControlHandler(AgentDaemon daemon) : IControlHandler
                     return ControlResult.Success(await daemon.RunMonitorCommandAsync(vm, command, hmp, cancellationToken).ConfigureAwait(false), VmStatusProbe.CommandAnswerJsonType);
                 }
 
+            case ControlVerbs.Migrate:
+                return ControlResult.Success(await daemon.MigrateAsync(MigrationArgs.Read(request.Args), ProgressSink(request), cancellationToken).ConfigureAwait(false), AgentJsonContext.Default.MigrationReport);
+
             default:
                 throw new ControlException(ControlErrorCodes.BadRequest, $"the daemon does not answer '{request.Verb}'");
         }
     }
 
-    private static string RequiredString(JsonElement args, string name) =>
+    private static Func<MigrationProgress, ValueTask>? ProgressSink(ControlRequest request) =>
+        request.Progress is { } send
+            ? progress => send(JsonSerializer.SerializeToElement(progress, AgentJsonContext.Default.MigrationProgress), CancellationToken.None)
+            : null;
+
+    internal static string RequiredString(JsonElement args, string name) =>
         args.ValueKind == JsonValueKind.Object && args.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text
             ? text
             : throw new ControlException(ControlErrorCodes.InvalidArgument, $"'{name}' is required");

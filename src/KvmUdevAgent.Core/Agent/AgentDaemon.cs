@@ -30,7 +30,6 @@ public sealed partial class AgentDaemon : IAsyncDisposable
     private readonly IAuditWriter _audit;
     private readonly VmRegistry _vms;
     private readonly IUeventSource _source;
-    private readonly KeyedSerialQueue _queue;
     private readonly MountAction _mounts;
     private readonly EventPipeline _pipeline;
     private readonly VmReconcileCoordinator _reconcile;
@@ -54,13 +53,12 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         _source = source;
         _startedAt = DateTimeOffset.UtcNow;
         _counters = new AgentCounters();
-        _queue = new KeyedSerialQueue();
         _mounts = new MountAction(config.MountBase, loggerFactory.CreateLogger<MountAction>());
         var tracker = new DeviceTracker();
         var views = new DeviceViewFactory(config.SysfsRoot, new BlkidProbe(), loggerFactory.CreateLogger<DeviceViewFactory>());
         var executor = new PlanExecutor(vms, _mounts, new HookRunner(loggerFactory.CreateLogger<HookRunner>()), state, _audit, _counters, _logger);
         _reconcile = new VmReconcileCoordinator(vms, rules, tracker, state, _audit, _logger);
-        _pipeline = new EventPipeline(views, tracker, rules, executor, _queue, new ColdplugEnumerator(config.SysfsRoot), _reconcile, _audit, _counters, _logger, options.DryRun);
+        _pipeline = new EventPipeline(views, tracker, rules, executor, new ColdplugEnumerator(config.SysfsRoot), _reconcile, _audit, _counters, _logger, options.DryRun);
         Executor = executor;
     }
 
@@ -180,16 +178,19 @@ public sealed partial class AgentDaemon : IAsyncDisposable
             await ReconcileMountsAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        WatchMigrationGuards();
         int present = _pipeline.Coldplug(cancellationToken);
         _rules.Reloaded += OnRulesReloaded;
         _rules.StartWatching(_options.RulesReloadDebounce);
         if (!_options.DryRun)
         {
-            // Monitors connect once coldplug has been routed, so the first reconcile of each VM
-            // sees every present device and detaches nothing that is still wanted.
+            // Monitors connect once coldplug has been read and planned, so the first reconcile of
+            // each VM sees every present device and detaches nothing that is still wanted. Only
+            // read: a hook of a present device may run for an hour, and the VMs do not wait for
+            // it (issue 17).
             _ = Task.Run(async () =>
             {
-                await _queue.DrainAsync(_stopping.Token).ConfigureAwait(false);
+                await _pipeline.ObservedAsync(_stopping.Token).ConfigureAwait(false);
                 _reconcile.Register();
                 _vms.Start();
                 await WarnIfNoVmAnswersAsync(_stopping.Token).ConfigureAwait(false);
@@ -301,6 +302,8 @@ public sealed partial class AgentDaemon : IAsyncDisposable
                 Acted = _counters.Acted,
                 Failed = _counters.Failed,
                 Dropped = source.Untrusted + source.Malformed,
+                Coalesced = _pipeline.Coalesced,
+                QueueDropped = _pipeline.QueueDropped,
             },
             AuditDropped = _auditSink?.Status.Dropped ?? 0,
             AuditQueued = _auditSink?.Status.Queued ?? 0,
@@ -319,13 +322,13 @@ public sealed partial class AgentDaemon : IAsyncDisposable
             return;
         }
 
-        Log.Stopping(_logger, _queue.BusyKeys);
+        Log.Stopping(_logger, _pipeline.BusyDevices);
         _rules.Reloaded -= OnRulesReloaded;
         _rules.Dispose();
         await _source.DisposeAsync().ConfigureAwait(false);
         try
         {
-            await _queue.DrainAsync(CancellationToken.None).WaitAsync(_options.ShutdownGrace).ConfigureAwait(false);
+            await _pipeline.DrainAsync(CancellationToken.None).WaitAsync(_options.ShutdownGrace).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -337,7 +340,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
             await _control.DisposeAsync().ConfigureAwait(false);
         }
 
-        await _queue.DisposeAsync().ConfigureAwait(false);
+        await _pipeline.DisposeAsync().ConfigureAwait(false);
         await _vms.DisposeAsync().ConfigureAwait(false);
         _reconcile.Dispose();
         using (var record = new AuditRecord(_audit, AuditTypes.AgentStop))

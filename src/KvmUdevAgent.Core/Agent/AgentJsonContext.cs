@@ -6,6 +6,8 @@ namespace KvmUdevAgent.Core.Agent;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = false)]
 [JsonSerializable(typeof(DevicesReport))]
 [JsonSerializable(typeof(ManualActionReport))]
+[JsonSerializable(typeof(MigrationReport))]
+[JsonSerializable(typeof(KvmUdevAgent.Core.Qemu.MigrationProgress))]
 public sealed partial class AgentJsonContext : JsonSerializerContext
 {
 }

@@ -9,27 +9,72 @@ using Microsoft.Extensions.Logging;
 namespace KvmUdevAgent.Core.Agent;
 
 /// <summary>
-/// source → device view → rules → plan → per-device queue → executor. The netlink reader only
-/// enqueues: everything that can be slow (sysfs, blkid, QEMU, mount, hooks) runs in the device's
-/// own queue, so one slow device never stalls the reader or the others.
+/// source → device view → rules → plan → per-device queues → executor. The netlink reader only
+/// enqueues. Each device has two queues, run in event order: the first reads sysfs, updates the
+/// tracker and builds the plan; the second carries the plan out (QEMU, mount, hooks). So one slow
+/// device never stalls the reader or the others, and a slow action (a hook that runs for an hour)
+/// never keeps the tracker from knowing what is present: start-up and a resync wait for the first
+/// queues only, never for an action (issue 17).
 /// </summary>
-internal sealed partial class EventPipeline(
-    DeviceViewFactory views,
-    DeviceTracker tracker,
-    RuleStore rules,
-    PlanExecutor executor,
-    KeyedSerialQueue queue,
-    ColdplugEnumerator coldplug,
-    VmReconcileCoordinator reconcile,
-    IAuditWriter audit,
-    AgentCounters counters,
-    ILogger logger,
-    bool dryRun)
+internal sealed partial class EventPipeline : IAsyncDisposable
 {
+    private readonly DeviceViewFactory _views;
+    private readonly DeviceTracker _tracker;
+    private readonly RuleStore _rules;
+    private readonly PlanExecutor _executor;
+    private readonly ColdplugEnumerator _coldplug;
+    private readonly VmReconcileCoordinator _reconcile;
+    private readonly IAuditWriter _audit;
+    private readonly AgentCounters _counters;
+    private readonly ILogger _logger;
+    private readonly bool _dryRun;
+    private readonly KeyedSerialQueue _observe;
+    private readonly KeyedSerialQueue _act;
     private readonly AuditRateLimiter _overflowAudit = new(5, TimeSpan.FromMinutes(1));
     private readonly AuditRateLimiter _rejectAudit = new(5, TimeSpan.FromMinutes(1));
 
-    public DeviceTracker Tracker => tracker;
+    public EventPipeline(
+        DeviceViewFactory views,
+        DeviceTracker tracker,
+        RuleStore rules,
+        PlanExecutor executor,
+        ColdplugEnumerator coldplug,
+        VmReconcileCoordinator reconcile,
+        IAuditWriter audit,
+        AgentCounters counters,
+        ILogger logger,
+        bool dryRun,
+        int maxQueuedPerDevice = KeyedSerialQueue.DefaultMaxPending)
+    {
+        _views = views;
+        _tracker = tracker;
+        _rules = rules;
+        _executor = executor;
+        _coldplug = coldplug;
+        _reconcile = reconcile;
+        _audit = audit;
+        _counters = counters;
+        _logger = logger;
+        _dryRun = dryRun;
+        _observe = new KeyedSerialQueue(maxQueuedPerDevice, devPath => cancellationToken => ResyncDeviceAsync(devPath, cancellationToken));
+        _act = new KeyedSerialQueue(maxQueuedPerDevice, devPath => _ =>
+        {
+            // Plans were dropped: find out afresh, in event order, what the device needs now.
+            EnqueueObserve(devPath, cancellationToken => ResyncDeviceAsync(devPath, cancellationToken), coalesce: false);
+            return Task.CompletedTask;
+        });
+    }
+
+    public DeviceTracker Tracker => _tracker;
+
+    /// <summary>Devices with events being read or actions being carried out.</summary>
+    public int BusyDevices => Math.Max(_observe.BusyKeys, _act.BusyKeys);
+
+    /// <summary>Queued <c>change</c> events (and their plans) replaced by a newer one of the same device.</summary>
+    public long Coalesced => _observe.Coalesced + _act.Coalesced;
+
+    /// <summary>Events and plans dropped because a device's queue was full.</summary>
+    public long QueueDropped => _observe.Dropped + _act.Dropped;
 
     /// <summary>Reads the source until it completes or <paramref name="cancellationToken"/> fires.</summary>
     public async Task RunAsync(IUeventSource source, CancellationToken cancellationToken)
@@ -61,7 +106,7 @@ internal sealed partial class EventPipeline(
     public int Coldplug(CancellationToken cancellationToken)
     {
         int count = 0;
-        foreach (Uevent uevent in coldplug.Enumerate(cancellationToken))
+        foreach (Uevent uevent in _coldplug.Enumerate(cancellationToken))
         {
             Dispatch(uevent);
             count++;
@@ -72,21 +117,52 @@ internal sealed partial class EventPipeline(
 
     public void Dispatch(Uevent uevent)
     {
-        counters.Event();
-        queue.Enqueue(uevent.DevPath, cancellationToken => ProcessAsync(uevent, cancellationToken));
+        _counters.Event();
+        // Of a device's queued change events only the newest matters (media, partition table, a
+        // property): a storm of them while an action runs costs one queued event, not a million.
+        EnqueueObserve(uevent.DevPath, cancellationToken => ObserveAsync(uevent, cancellationToken), uevent.Action == UeventAction.Change);
     }
 
-    private async Task ProcessAsync(Uevent uevent, CancellationToken cancellationToken)
+    /// <summary>
+    /// Completes when every event queued so far is known to the tracker and planned (its actions
+    /// may still be running or waiting), or <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public Task ObservedAsync(CancellationToken cancellationToken) => _observe.DrainAsync(cancellationToken);
+
+    /// <summary>Completes when every event queued so far has been handled, actions included.</summary>
+    public async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        // An observation queues its actions, so the first queues are drained before the second.
+        await _observe.DrainAsync(cancellationToken).ConfigureAwait(false);
+        await _act.DrainAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Cancels what runs and waits for it: the reading side first, since it queues actions.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _observe.DisposeAsync().ConfigureAwait(false);
+        await _act.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void EnqueueObserve(string devPath, Func<CancellationToken, Task> work, bool coalesce)
+    {
+        if (_observe.Enqueue(devPath, work, coalesce) == EnqueueOutcome.Overflowed)
+        {
+            QueueOverflowed(devPath);
+        }
+    }
+
+    private async Task ObserveAsync(Uevent uevent, CancellationToken cancellationToken)
     {
         try
         {
-            DeviceObservation observation = await tracker.ObserveAsync(uevent, views, cancellationToken).ConfigureAwait(false);
+            DeviceObservation observation = await _tracker.ObserveAsync(uevent, _views, cancellationToken).ConfigureAwait(false);
             if (!observation.Routes || observation.View is not { } device)
             {
                 return;
             }
 
-            Plan plan = rules.Current.Evaluate(device);
+            Plan plan = _rules.Current.Evaluate(device);
             if (plan.IsEmpty)
             {
                 if (uevent.Action == UeventAction.Add && !uevent.Coldplug && uevent.GetString(UeventKeys.Driver) is null)
@@ -94,7 +170,7 @@ internal sealed partial class EventPipeline(
                     // The kernel sends a device's add before its driver binds (and, for a USB device, before
                     // the generic driver sets its configuration): rules on what comes with the driver get
                     // their chance at the bind. A sysfs driver link seen meanwhile proves nothing.
-                    tracker.AwaitBind(uevent.DevPath);
+                    _tracker.AwaitBind(uevent.DevPath);
                 }
 
                 if (uevent.Action != UeventAction.Bind)
@@ -102,10 +178,10 @@ internal sealed partial class EventPipeline(
                     // A bind routed as the add of its device was already audited as unmatched at the add.
                     AuditUnmatched(device);
                 }
-                if (uevent.Action == UeventAction.Remove && !dryRun)
+                if (uevent.Action == UeventAction.Remove && !_dryRun)
                 {
                     // Nothing routes it now, but what was done for it when it came still needs undoing.
-                    await executor.ExecuteAsync(plan, device, cancellationToken).ConfigureAwait(false);
+                    EnqueueAct(plan, device);
                 }
 
                 return;
@@ -117,10 +193,10 @@ internal sealed partial class EventPipeline(
                 return;
             }
 
-            counters.Match();
-            Log.Plan(logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, Describe(plan));
+            _counters.Match();
+            Log.Plan(_logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, Describe(plan));
             AuditRouted(device, plan);
-            if (dryRun)
+            if (_dryRun)
             {
                 return;
             }
@@ -132,12 +208,34 @@ internal sealed partial class EventPipeline(
                 plan = plan with { Actions = [.. plan.Actions.Where(a => a is not PlannedAttach)] };
             }
 
-            await executor.ExecuteAsync(plan, device, cancellationToken).ConfigureAwait(false);
+            EnqueueAct(plan, device);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            counters.Fail();
-            Log.EventFailed(logger, uevent.ActionText, uevent.DevPath, e);
+            _counters.Fail();
+            Log.EventFailed(_logger, uevent.ActionText, uevent.DevPath, e);
+        }
+    }
+
+    private void EnqueueAct(Plan plan, DeviceView device)
+    {
+        bool coalesce = device.Event.Action == UeventAction.Change;
+        if (_act.Enqueue(device.DevPath, cancellationToken => ExecuteAsync(plan, device, cancellationToken), coalesce) == EnqueueOutcome.Overflowed)
+        {
+            QueueOverflowed(device.DevPath);
+        }
+    }
+
+    private async Task ExecuteAsync(Plan plan, DeviceView device, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _executor.ExecuteAsync(plan, device, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _counters.Fail();
+            Log.EventFailed(_logger, device.Event.ActionText, device.DevPath, e);
         }
     }
 
@@ -153,17 +251,17 @@ internal sealed partial class EventPipeline(
             return plan;
         }
 
-        DeviceView? usb = tracker.TryGet(usbPath, out TrackedDevice? tracked) && tracked.View is { } known
+        DeviceView? usb = _tracker.TryGet(usbPath, out TrackedDevice? tracked) && tracked.View is { } known
             ? known
-            : coldplug.TryRead(usbPath) is { } uevent ? views.Create(uevent) : null;
-        if (usb is null || rules.Current.Evaluate(usb).Actions.OfType<PlannedAttach>().FirstOrDefault() is not { } attach)
+            : _coldplug.TryRead(usbPath) is { } uevent ? _views.Create(uevent) : null;
+        if (usb is null || _rules.Current.Evaluate(usb).Actions.OfType<PlannedAttach>().FirstOrDefault() is not { } attach)
         {
             return plan;
         }
 
         foreach (PlannedMount mount in plan.Actions.OfType<PlannedMount>())
         {
-            using var record = new AuditRecord(audit, AuditTypes.DeviceMount, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
+            using var record = new AuditRecord(_audit, AuditTypes.DeviceMount, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
             record.Rule = mount.Rule;
             record.Action = "skip";
             record.Target = mount.RelativePath;
@@ -172,30 +270,6 @@ internal sealed partial class EventPipeline(
         }
 
         return plan with { Actions = [.. plan.Actions.Where(a => a is not PlannedMount)] };
-    }
-
-    private async Task WatchOverflowsAsync(IUeventSource source, CancellationToken cancellationToken)
-    {
-        await foreach (UeventOverflow overflow in source.Overflows.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            counters.Resync();
-            Log.Overflow(logger, overflow.Kind.ToString(), overflow.MissingEvents);
-            if (_overflowAudit.TryAcquire(out long suppressed))
-            {
-                using var record = new AuditRecord(audit, AuditTypes.SourceOverflow, overflow.Timestamp);
-                record.Action = "resync";
-                record.Set("kind", overflow.Kind.ToString());
-                record.Set("missing", (long)overflow.MissingEvents);
-                record.Set(AuditKeys.Suppressed, suppressed);
-                record.Succeed();
-            }
-
-            // Events read before the loss may still wait in their device's queue, and the tracker
-            // learns of a device only when its event runs: a snapshot taken now would miss a device
-            // that was added and then pulled while its remove was lost, leaving it attached.
-            await queue.DrainAsync(cancellationToken).ConfigureAwait(false);
-            Resync(cancellationToken);
-        }
     }
 
     /// <summary>
@@ -211,7 +285,7 @@ internal sealed partial class EventPipeline(
                 continue;
             }
 
-            using var record = new AuditRecord(audit, AuditTypes.SourceReject, reject.Timestamp);
+            using var record = new AuditRecord(_audit, AuditTypes.SourceReject, reject.Timestamp);
             record.Severity = SyslogSeverity.Warning;
             record.Action = "drop";
             record.Set("source", reject.Source.ToString().ToLowerInvariant());
@@ -225,35 +299,11 @@ internal sealed partial class EventPipeline(
         }
     }
 
-    /// <summary>
-    /// After lost events: devices that vanished get a made-up <c>remove</c>, present ones a coldplug
-    /// <c>add</c> (idempotent downstream), then the VMs are reconciled once the queue has run.
-    /// </summary>
-    public void Resync(CancellationToken cancellationToken)
-    {
-        var present = coldplug.ListDevices();
-        IReadOnlyList<Uevent> gone = tracker.MissingSince(present.Select(p => p.DevPath));
-        foreach (Uevent remove in gone)
-        {
-            Dispatch(remove);
-        }
-
-        Coldplug(cancellationToken);
-        Log.Resync(logger, present.Count, gone.Count);
-        _ = Task.Run(
-            async () =>
-            {
-                await queue.DrainAsync(cancellationToken).ConfigureAwait(false);
-                await reconcile.ReconcileAllAsync(cancellationToken).ConfigureAwait(false);
-            },
-            cancellationToken);
-    }
-
     private void AuditRouted(DeviceView device, Plan plan)
     {
-        using var record = new AuditRecord(audit, AuditTypes.EventRouted, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
+        using var record = new AuditRecord(_audit, AuditTypes.EventRouted, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
         record.Rule = string.Join(',', plan.Actions.Select(a => a.Rule).Distinct());
-        record.Action = dryRun ? "dry-run" : "route";
+        record.Action = _dryRun ? "dry-run" : "route";
         record.Target = string.Join("; ", plan.Actions.Select(a => a.Describe()));
         record.Succeed();
     }
@@ -272,7 +322,7 @@ internal sealed partial class EventPipeline(
             return;
         }
 
-        using var record = new AuditRecord(audit, AuditTypes.EventUnmatched, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
+        using var record = new AuditRecord(_audit, AuditTypes.EventUnmatched, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
         record.Action = "none";
         record.Succeed();
     }

@@ -43,4 +43,7 @@ internal static partial class Log
 
     [LoggerMessage(LogEvents.AgentNoVmReachable, LogLevel.Warning, "No VM monitor answers yet ({Vms}); devices routed to VMs will be attached when their monitor answers")]
     public static partial void NoVmReachable(ILogger logger, string vms);
+
+    [LoggerMessage(LogEvents.AgentDeviceQueueOverflow, LogLevel.Warning, "Too many events of {DevPath} waiting behind its running action: dropped them ({Dropped} dropped in all), resynchronising it from sysfs")]
+    public static partial void DeviceQueueOverflow(ILogger logger, string devPath, long dropped);
 }

@@ -15,4 +15,5 @@ internal static partial class LogEvents
     public const int AgentStateRecovered = 9010;
     public const int AgentEventFailed = 9011;
     public const int AgentNoVmReachable = 9012;
+    public const int AgentDeviceQueueOverflow = 9040;
 }

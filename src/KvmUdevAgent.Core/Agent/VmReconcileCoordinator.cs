@@ -59,6 +59,14 @@ internal sealed class VmReconcileCoordinator(
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // The same gate as every attach: never into a VM that is migrating in or out (design §7).
+            // It runs again when the VM resumes (RESUME event, or HMP polling).
+            if (await monitor.AttachRefusalAsync(cancellationToken).ConfigureAwait(false) is { } refusal)
+            {
+                Log.ReconcileDeferred(logger, monitor.Name, refusal);
+                return;
+            }
+
             Dictionary<string, Wanted> wanted = Desired(monitor.Name);
             ReconcileResult result = await VmReconciler.ReconcileAsync(monitor.Name, monitor, [.. wanted.Values.Select(w => w.Request)], cancellationToken).ConfigureAwait(false);
             Apply(monitor.Name, wanted, result);

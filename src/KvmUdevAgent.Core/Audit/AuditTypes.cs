@@ -20,6 +20,8 @@ internal static class AuditTypes
     public const string SourceResync = "source.resync";
     public const string VmReconcile = "vm.reconcile";
     public const string VmCommand = "vm.command";
+    public const string VmMigrate = "vm.migrate";
+    public const string VmMigrationGuard = "vm.migrate.guard";
     public const string AgentStart = "agent.start";
     public const string AgentStop = "agent.stop";
 

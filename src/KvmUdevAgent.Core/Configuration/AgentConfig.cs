@@ -100,6 +100,9 @@ public sealed record VmConfig
 
     /// <summary>The VM's Proxmox config file (<c>PROXMOX_CONFIG_DIR/VMID.conf</c>); null when not a Proxmox VM.</summary>
     public string? ProxmoxConfigFile { get; init; }
+
+    /// <summary>What to do about a migration the agent did not start (<c>migration:</c>). Default <see cref="MigrationPolicy.Guard"/>.</summary>
+    public MigrationPolicy Migration { get; init; } = MigrationPolicy.Guard;
 }
 
 /// <summary>QEMU monitor protocol.</summary>

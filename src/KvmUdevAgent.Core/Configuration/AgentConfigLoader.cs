@@ -18,8 +18,8 @@ public static partial class AgentConfigLoader
     private static readonly string[] s_topKeys =
         ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit", "proxmox_run_dir", "proxmox_config_dir"];
 
-    private static readonly string[] s_vmKeys = ["monitor", "protocol", "connection", "probe_interval", "pass_fds", "proxmox", "libvirt", "uri"];
-    private static readonly string[] s_monitorOnlyKeys = ["protocol", "connection", "probe_interval", "pass_fds", "proxmox"];
+    private static readonly string[] s_vmKeys = ["monitor", "protocol", "connection", "probe_interval", "pass_fds", "proxmox", "migration", "libvirt", "uri"];
+    private static readonly string[] s_monitorOnlyKeys = ["protocol", "connection", "probe_interval", "pass_fds", "proxmox", "migration"];
     private static readonly string[] s_auditKeys = ["syslog", "facility", "app_name", "enterprise_id"];
 
     /// <summary>
@@ -210,6 +210,7 @@ public static partial class AgentConfigLoader
                 string? uri = null;
                 MonitorProtocol protocol = MonitorProtocol.Auto;
                 var sharing = new VmConfig { Name = name, Monitor = string.Empty };
+                MigrationPolicy migration = MigrationPolicy.Guard;
                 foreach (var (k, v) in vm.Children)
                 {
                     string vmKey = ((YamlScalarNode)k).Value ?? string.Empty;
@@ -271,6 +272,17 @@ public static partial class AgentConfigLoader
                             }
 
                             break;
+                        case "migration":
+                            if (Scalar(v) is { } m)
+                            {
+                                migration = ParseMigrationPolicy(m);
+                                if (migration == MigrationPolicy.Unknown)
+                                {
+                                    Error(v, "bad-value", $"VM '{name}': unknown migration policy '{m}'; expected one of: guard, allow");
+                                }
+                            }
+
+                            break;
                         default:
                             Error(k, "unknown-key", $"VM '{name}': {UnknownKey(vmKey, s_vmKeys)}");
                             break;
@@ -315,7 +327,7 @@ public static partial class AgentConfigLoader
 
                 if (sharing.ProxmoxVmid is not null)
                 {
-                    builder[name] = sharing with { Protocol = MonitorProtocol.Qmp };
+                    builder[name] = sharing with { Protocol = MonitorProtocol.Qmp, Migration = migration };
                     continue;
                 }
 
@@ -329,7 +341,7 @@ public static partial class AgentConfigLoader
                     continue;
                 }
 
-                builder[name] = sharing with { Monitor = monitor, Protocol = protocol };
+                builder[name] = sharing with { Monitor = monitor, Protocol = protocol, Migration = migration };
             }
 
             return builder.ToImmutable();
@@ -438,6 +450,13 @@ public static partial class AgentConfigLoader
         void Error(YamlNode node, string code, string message) =>
             diags.Add(new ConfigDiagnostic(fileName, (int)node.Start.Line, (int)node.Start.Column, true, code, message));
     }
+
+    private static MigrationPolicy ParseMigrationPolicy(string value) => value switch
+    {
+        "guard" => MigrationPolicy.Guard,
+        "allow" => MigrationPolicy.Allow,
+        _ => MigrationPolicy.Unknown,
+    };
 
     /// <summary>Syslog facility names accepted in <c>audit.facility</c>.</summary>
     internal static readonly string[] SyslogFacilities =

@@ -76,13 +76,21 @@ public sealed class ControlClient : IAsyncDisposable
     /// <summary>Sends <paramref name="verb"/> with <paramref name="args"/> (none: an empty object) and waits for the answer.</summary>
     /// <returns>The answer; a refusal or failure is an answer with <see cref="ControlResponse.Error"/> set, not an exception.</returns>
     /// <exception cref="ControlUnavailableException">The connection broke, the answer was not the protocol, or it timed out.</exception>
-    public async Task<ControlResponse> SendAsync(string verb, JsonObject? args = null, CancellationToken cancellationToken = default)
+    public Task<ControlResponse> SendAsync(string verb, JsonObject? args = null, CancellationToken cancellationToken = default) =>
+        SendAsync(verb, args, null, RequestTimeout, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="SendAsync(string, JsonObject?, CancellationToken)"/>, for a long verb: progress lines
+    /// that come before the answer go to <paramref name="onProgress"/>, and the answer may take up to
+    /// <paramref name="timeout"/> (<see cref="Timeout.InfiniteTimeSpan"/>: no limit).
+    /// </summary>
+    public async Task<ControlResponse> SendAsync(string verb, JsonObject? args, Action<JsonElement>? onProgress, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(verb);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(RequestTimeout);
+        deadline.CancelAfter(timeout);
         try
         {
             long id = ++_nextId;
@@ -91,6 +99,13 @@ public sealed class ControlClient : IAsyncDisposable
             await _stream.WriteAsync(buffer.WrittenMemory, deadline.Token).ConfigureAwait(false);
             ReadOnlyMemory<byte> line = await _reader.ReadLineAsync(deadline.Token).ConfigureAwait(false)
                 ?? throw Broken("the daemon closed the connection without answering", null);
+            while (ControlWire.TryParseProgress(line.Span, out JsonElement progress))
+            {
+                onProgress?.Invoke(progress);
+                line = await _reader.ReadLineAsync(deadline.Token).ConfigureAwait(false)
+                    ?? throw Broken("the daemon closed the connection without answering", null);
+            }
+
             if (!ControlWire.TryParseResponse(line.Span, out ControlResponse response, out string reason))
             {
                 throw Broken("the daemon's answer is not understood: " + reason, null);
@@ -106,7 +121,7 @@ public sealed class ControlClient : IAsyncDisposable
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new ControlUnavailableException(ControlUnavailableReason.Timeout, SocketPath, $"the daemon did not answer '{verb}' within {RequestTimeout.TotalSeconds:0.#} s", ex);
+            throw new ControlUnavailableException(ControlUnavailableReason.Timeout, SocketPath, $"the daemon did not answer '{verb}' within {timeout.TotalSeconds:0.#} s", ex);
         }
         catch (Exception ex) when (ex is IOException and not ControlUnavailableException || ex is SocketException)
         {

@@ -13,4 +13,11 @@ public sealed record ControlRequest
 
     /// <summary>Who asked.</summary>
     public required ControlPeer Peer { get; init; }
+
+    /// <summary>
+    /// Sends a progress line (<c>{"id":…,"progress":{…}}</c>) to the client before the answer, for a
+    /// long verb (<c>migrate</c>). Throws <see cref="IOException"/> when the client has gone; null
+    /// where the caller cannot take progress.
+    /// </summary>
+    public Func<JsonElement, CancellationToken, ValueTask>? Progress { get; init; }
 }

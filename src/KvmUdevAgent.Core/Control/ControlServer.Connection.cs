@@ -8,21 +8,26 @@ public sealed partial class ControlServer
 {
     private static readonly JsonElement ControlWireNull = JsonDocument.Parse("null").RootElement.Clone();
 
-    private async Task ServeConnectionAsync(long id, Socket client, NetworkStream stream, CancellationToken stopping)
+    private async Task ServeConnectionAsync(long id, ControlPeer peer, NetworkStream stream, CancellationToken stopping)
     {
-        // Credentials are taken once, as the kernel recorded them at connect(2): a peer cannot
-        // change them later by exec'ing something else or by passing the descriptor on.
-        ControlPeer peer = PeerCredentials.Read(client);
         ControlLineReader reader = new(stream, _options.MaxRequestBytes);
+        // A connection's life is bounded, and only a request restarts its idle timer: a blank line
+        // every few seconds must not keep a slot forever (issue 17).
+        using CancellationTokenSource lifetime = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        lifetime.CancelAfter(_options.MaxLifetime);
         while (true)
         {
             ReadOnlyMemory<byte>? line;
-            using (CancellationTokenSource idle = CancellationTokenSource.CreateLinkedTokenSource(stopping))
+            using (CancellationTokenSource idle = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token))
             {
                 idle.CancelAfter(_options.IdleTimeout);
                 try
                 {
-                    line = await reader.ReadLineAsync(idle.Token).ConfigureAwait(false);
+                    do
+                    {
+                        line = await reader.ReadLineAsync(idle.Token).ConfigureAwait(false);
+                    }
+                    while (line is { } blank && IsBlank(blank.Span));
                 }
                 catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
                 {
@@ -41,17 +46,12 @@ public sealed partial class ControlServer
                 return;
             }
 
-            if (IsBlank(request.Span))
-            {
-                continue;
-            }
-
-            (JsonElement requestId, ControlResult result) = await DispatchAsync(id, peer, request, stopping).ConfigureAwait(false);
+            (JsonElement requestId, ControlResult result) = await DispatchAsync(id, peer, request, stream, stopping).ConfigureAwait(false);
             await WriteAsync(stream, requestId, result, stopping).ConfigureAwait(false);
         }
     }
 
-    private async Task<(JsonElement Id, ControlResult Result)> DispatchAsync(long connection, ControlPeer peer, ReadOnlyMemory<byte> line, CancellationToken stopping)
+    private async Task<(JsonElement Id, ControlResult Result)> DispatchAsync(long connection, ControlPeer peer, ReadOnlyMemory<byte> line, NetworkStream stream, CancellationToken stopping)
     {
         if (!ControlWire.TryParseRequest(line.Span, out JsonElement id, out string verb, out JsonElement args, out string reason))
         {
@@ -59,11 +59,12 @@ public sealed partial class ControlServer
             return (id, ControlResult.Failure(ControlErrorCodes.BadRequest, reason));
         }
 
+        ValueTask progress(JsonElement value, CancellationToken cancellationToken) => WriteProgressAsync(stream, id, value, stopping);
         ControlVerbAccess access = ControlVerbs.GetAccess(verb);
         if (access == ControlVerbAccess.Unknown)
         {
             // Checked before the peer so that a typo is named as such; it reveals nothing.
-            return (id, ControlResult.Failure(ControlErrorCodes.UnknownVerb, $"unknown verb '{verb}'; expected one of: status, devices, vms, rules, reload, attach, detach"));
+            return (id, ControlResult.Failure(ControlErrorCodes.UnknownVerb, $"unknown verb '{verb}'; expected one of: status, devices, vms, rules, reload, attach, detach, migrate"));
         }
 
         if (_policy.Refusal(peer, verb, access) is { } refusal)
@@ -74,7 +75,7 @@ public sealed partial class ControlServer
 
         try
         {
-            ControlResult result = await _handler.HandleAsync(new ControlRequest { Verb = verb, Args = args, Peer = peer }, stopping).ConfigureAwait(false);
+            ControlResult result = await _handler.HandleAsync(new ControlRequest { Verb = verb, Args = args, Peer = peer, Progress = progress }, stopping).ConfigureAwait(false);
             return (id, result ?? ControlResult.Empty);
         }
         catch (ControlException ex)
@@ -94,19 +95,31 @@ public sealed partial class ControlServer
         }
     }
 
-    private async Task WriteAsync(NetworkStream stream, JsonElement id, ControlResult result, CancellationToken stopping)
+    private Task WriteAsync(NetworkStream stream, JsonElement id, ControlResult result, CancellationToken stopping)
     {
         ArrayBufferWriter<byte> buffer = new(256);
         ControlWire.WriteResponse(buffer, id, result);
+        return WriteLineAsync(stream, buffer, "answer", stopping);
+    }
+
+    private async ValueTask WriteProgressAsync(NetworkStream stream, JsonElement id, JsonElement progress, CancellationToken stopping)
+    {
+        ArrayBufferWriter<byte> buffer = new(256);
+        ControlWire.WriteProgress(buffer, id, progress);
+        await WriteLineAsync(stream, buffer, "progress", stopping).ConfigureAwait(false);
+    }
+
+    private async Task WriteLineAsync(NetworkStream stream, ArrayBufferWriter<byte> line, string what, CancellationToken stopping)
+    {
         using CancellationTokenSource timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         timeout.CancelAfter(_options.WriteTimeout);
         try
         {
-            await stream.WriteAsync(buffer.WrittenMemory, timeout.Token).ConfigureAwait(false);
+            await stream.WriteAsync(line.WrittenMemory, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (!stopping.IsCancellationRequested)
         {
-            throw new IOException("the client does not read its answer", ex);
+            throw new IOException("the client does not read its " + what, ex);
         }
     }
 

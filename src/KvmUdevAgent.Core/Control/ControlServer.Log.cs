@@ -37,7 +37,7 @@ public sealed partial class ControlServer
         public static partial void AcceptFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(EventId = LogEvents.ControlBusy, EventName = nameof(LogEvents.ControlBusy), Level = LogLevel.Debug,
-            Message = "Refused a control connection: {Active} clients are connected already")]
-        public static partial void Busy(ILogger logger, int active);
+            Message = "Refused a control connection from uid {Uid}: no slot free for it ({Active} connections open)")]
+        public static partial void Busy(ILogger logger, uint uid, int active);
     }
 }

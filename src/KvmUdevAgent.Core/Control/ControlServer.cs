@@ -21,8 +21,8 @@ public sealed partial class ControlServer : IAsyncDisposable
     private readonly Socket _listener;
     private readonly SocketIdentity _socketIdentity;
     private Task _acceptLoop = Task.CompletedTask;
+    private readonly ControlSlots _slots;
     private long _nextConnection;
-    private int _active;
     private int _disposed;
 
     private ControlServer(ControlServerOptions options, IControlHandler handler, ILogger logger, Socket listener, SocketIdentity socketIdentity)
@@ -31,6 +31,7 @@ public sealed partial class ControlServer : IAsyncDisposable
         _handler = handler;
         _logger = logger;
         _policy = new ControlAccessPolicy(options.GroupId);
+        _slots = new ControlSlots(options.MaxClients, options.MaxClientsPerUid);
         _listener = listener;
         _socketIdentity = socketIdentity;
     }
@@ -127,19 +128,23 @@ public sealed partial class ControlServer : IAsyncDisposable
 
     private async Task ServeAsync(long id, Socket client, CancellationToken stopping)
     {
-        int active = Interlocked.Increment(ref _active);
+        ControlPeer? admitted = null;
         try
         {
             await Task.Yield();
             await using NetworkStream stream = new(client, ownsSocket: true);
-            if (active > _options.MaxClients)
+            // Credentials are taken once, as the kernel recorded them at connect(2): a peer cannot
+            // change them later by exec'ing something else or by passing the descriptor on.
+            ControlPeer peer = PeerCredentials.Read(client);
+            if (!_slots.TryTake(peer.Uid, out string refusal))
             {
-                Log.Busy(_logger, active - 1);
-                await WriteAsync(stream, ControlWireNull, ControlResult.Failure(ControlErrorCodes.Busy, "too many clients are connected to the daemon; try again"), stopping).ConfigureAwait(false);
+                Log.Busy(_logger, peer.Uid, _slots.Taken);
+                await WriteAsync(stream, ControlWireNull, ControlResult.Failure(ControlErrorCodes.Busy, refusal), stopping).ConfigureAwait(false);
                 return;
             }
 
-            await ServeConnectionAsync(id, client, stream, stopping).ConfigureAwait(false);
+            admitted = peer;
+            await ServeConnectionAsync(id, peer, stream, stopping).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException || (ex is OperationCanceledException && stopping.IsCancellationRequested))
         {
@@ -148,7 +153,10 @@ public sealed partial class ControlServer : IAsyncDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref _active);
+            if (admitted is not null)
+            {
+                _slots.Release(admitted.Uid);
+            }
         }
     }
 }

@@ -27,11 +27,14 @@ public static class ControlVerbs
     /// <summary>Mutating: run a command the administrator typed on a VM's monitor, through the daemon's connection (audited).</summary>
     public const string MonitorCommand = "monitor-command";
 
+    /// <summary>Mutating: live-migrate a VM with its agent devices taken out first; sends progress lines.</summary>
+    public const string Migrate = "migrate";
+
     /// <summary>Who may use <paramref name="verb"/>; <see cref="ControlVerbAccess.Unknown"/> for a verb that does not exist.</summary>
     public static ControlVerbAccess GetAccess(string verb) => verb switch
     {
         Status or Devices or Vms or Rules => ControlVerbAccess.ReadOnly,
-        Reload or Attach or Detach or MonitorCommand => ControlVerbAccess.Mutating,
+        Reload or Attach or Detach or MonitorCommand or Migrate => ControlVerbAccess.Mutating,
         _ => ControlVerbAccess.Unknown,
     };
 }

@@ -113,6 +113,43 @@ internal static class ControlWire
         output.Write("\n"u8);
     }
 
+    /// <summary>Writes one progress line of a long request, <c>{"id":…,"progress":{…}}</c>, newline included.</summary>
+    public static void WriteProgress(IBufferWriter<byte> output, JsonElement id, JsonElement progress)
+    {
+        using (Utf8JsonWriter writer = new(output, s_writerOptions))
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName("id"u8);
+            id.WriteTo(writer);
+            writer.WritePropertyName("progress"u8);
+            progress.WriteTo(writer);
+            writer.WriteEndObject();
+        }
+
+        output.Write("\n"u8);
+    }
+
+    /// <summary>True when <paramref name="line"/> is a progress line (no <c>ok</c>, a <c>progress</c> member), with its value.</summary>
+    public static bool TryParseProgress(ReadOnlySpan<byte> line, out JsonElement progress)
+    {
+        progress = default;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(line.ToArray());
+            JsonElement root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && !root.TryGetProperty("ok"u8, out _) && root.TryGetProperty("progress"u8, out JsonElement value))
+            {
+                progress = value.Clone();
+                return true;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return false;
+    }
+
     /// <summary>Writes one request line, newline included.</summary>
     public static void WriteRequest(IBufferWriter<byte> output, long id, string verb, JsonObject? args)
     {

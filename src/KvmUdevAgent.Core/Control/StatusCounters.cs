@@ -17,4 +17,10 @@ public sealed record StatusCounters
 
     /// <summary>Messages dropped by the source (malformed, spoofed, overflow).</summary>
     public long Dropped { get; init; }
+
+    /// <summary>Queued <c>change</c> events of a device replaced by a newer one before they ran (only the newest matters).</summary>
+    public long Coalesced { get; init; }
+
+    /// <summary>Events dropped from a device's full queue (each such device is then resynchronised from sysfs).</summary>
+    public long QueueDropped { get; init; }
 }

@@ -167,23 +167,25 @@ internal sealed class DeviceTracker
         var present = presentDevPaths as IReadOnlySet<string> ?? new HashSet<string>(presentDevPaths, StringComparer.Ordinal);
         var missing = _devices.Values.Where(d => !present.Contains(d.DevPath)).ToList();
         missing.Sort(static (a, b) => string.CompareOrdinal(b.DevPath, a.DevPath));
-        var events = new List<Uevent>(missing.Count);
-        foreach (TrackedDevice d in missing)
-        {
-            var props = new List<KeyValuePair<string, string>>
-            {
-                new(UeventKeys.Action, "remove"),
-                new(UeventKeys.DevPath, d.DevPath),
-                new(UeventKeys.Subsystem, d.Subsystem),
-            };
-            if (d.DevType is not null)
-            {
-                props.Add(new(UeventKeys.DevType, d.DevType));
-            }
+        return [.. missing.Select(MadeUpRemove)];
+    }
 
-            events.Add(Uevent.Create(UeventSource.Sysfs, props, coldplug: true, System.Diagnostics.Stopwatch.GetTimestamp()));
+    /// <summary>A <c>remove</c> for <paramref name="devPath"/> if it is believed present (its own was lost); null if not.</summary>
+    public Uevent? MissingRemove(string devPath) => _devices.TryGetValue(devPath, out TrackedDevice? d) ? MadeUpRemove(d) : null;
+
+    private static Uevent MadeUpRemove(TrackedDevice d)
+    {
+        var props = new List<KeyValuePair<string, string>>
+        {
+            new(UeventKeys.Action, "remove"),
+            new(UeventKeys.DevPath, d.DevPath),
+            new(UeventKeys.Subsystem, d.Subsystem),
+        };
+        if (d.DevType is not null)
+        {
+            props.Add(new(UeventKeys.DevType, d.DevType));
         }
 
-        return events;
+        return Uevent.Create(UeventSource.Sysfs, props, coldplug: true, System.Diagnostics.Stopwatch.GetTimestamp());
     }
 }

@@ -87,6 +87,28 @@ internal sealed class HmpLine
         return this;
     }
 
+    /// <summary>Appends a single-letter flag (<c>-d</c>).</summary>
+    public HmpLine Flag(char letter)
+    {
+        if (!char.IsAsciiLetterLower(letter))
+        {
+            throw new ArgumentException("An HMP flag is one lower-case letter.", nameof(letter));
+        }
+
+        _text.Append(" -").Append(letter);
+        _inOptions = false;
+        return this;
+    }
+
+    /// <summary>Appends a migration destination, validated by <see cref="MigrationUri.TryParse"/>.</summary>
+    public HmpLine Word(MigrationUri uri)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        _text.Append(' ').Append(uri.Text);
+        _inOptions = false;
+        return this;
+    }
+
     /// <summary>True when <paramref name="value"/> could be sent in an HMP line.</summary>
     public static bool IsSafe(string value)
     {

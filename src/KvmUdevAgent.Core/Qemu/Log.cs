@@ -27,4 +27,12 @@ internal static partial class Log
     [LoggerMessage(EventId = LogEvents.ReconcileDeviceFailed, EventName = nameof(LogEvents.ReconcileDeviceFailed), Level = LogLevel.Warning,
         Message = "Reconcile of VM {Vm} could not attach or detach {DeviceId}, ignoring")]
     public static partial void ReconcileDeviceFailed(ILogger logger, string vm, string deviceId, Exception exception);
+
+    [LoggerMessage(EventId = LogEvents.QmpEventsDropped, EventName = nameof(LogEvents.QmpEventsDropped), Level = LogLevel.Warning,
+        Message = "Dropped {Count} QMP events ({Bytes} bytes) from VM {Vm} that nobody waited for, beyond the newest {MaxEvents} events or {MaxBytes} bytes kept")]
+    public static partial void QmpEventsDropped(ILogger logger, long count, long bytes, string vm, int maxEvents, int maxBytes);
+
+    [LoggerMessage(EventId = LogEvents.MonitorProtocolBroken, EventName = nameof(LogEvents.MonitorProtocolBroken), Level = LogLevel.Warning,
+        Message = "Hung up on the monitor of VM {Vm} at {Endpoint}: {Reason}")]
+    public static partial void MonitorProtocolBroken(ILogger logger, string vm, MonitorEndpoint endpoint, string reason);
 }

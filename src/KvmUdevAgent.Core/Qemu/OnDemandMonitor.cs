@@ -21,6 +21,7 @@ internal sealed partial class OnDemandMonitor : IVmMonitor, IDisposable
     private readonly MonitorProtocol _protocol;
     private readonly VmMonitorOptions _options;
     private readonly ILogger _logger;
+    private readonly Func<MonitorCommands, CancellationToken, Task<string?>> _attachRefusal;
     private readonly SemaphoreSlim _session = new(1, 1);
     private readonly Lock _expectedLock = new();
 
@@ -30,8 +31,11 @@ internal sealed partial class OnDemandMonitor : IVmMonitor, IDisposable
     private volatile bool _dirty;
     private volatile SessionInfo? _last;
 
-    public OnDemandMonitor(string name, MonitorEndpoint endpoint, MonitorProtocol protocol, VmMonitorOptions options, ILogger logger)
+    // attachRefusal: the VM's attach gate, asked on each attach session's own connection before
+    // anything is attached (a non-null answer refuses).
+    public OnDemandMonitor(string name, MonitorEndpoint endpoint, MonitorProtocol protocol, VmMonitorOptions options, ILogger logger, Func<MonitorCommands, CancellationToken, Task<string?>> attachRefusal)
     {
+        _attachRefusal = attachRefusal;
         _name = name;
         _endpoint = endpoint;
         _protocol = protocol;
@@ -143,7 +147,11 @@ internal sealed partial class OnDemandMonitor : IVmMonitor, IDisposable
 
     public async Task<AttachResult> AttachAsync(AttachRequest request, CancellationToken cancellationToken)
     {
-        AttachResult result = await WithSessionAsync((c, ct) => c.AttachAsync(request, ct), cancellationToken).ConfigureAwait(false);
+        AttachResult result = await WithSessionAsync(
+            async (c, ct) => await _attachRefusal(c, ct).ConfigureAwait(false) is { } refusal
+                ? throw new VmNotAttachableException(refusal)
+                : await c.AttachAsync(request, ct).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
         Expect(request.Id, present: true);
         return result;
     }
@@ -151,6 +159,9 @@ internal sealed partial class OnDemandMonitor : IVmMonitor, IDisposable
     public Task<AttachResult> AttachUsbHostAsync(UsbHostDevice device, CancellationToken cancellationToken) => AttachAsync(device, cancellationToken);
 
     public Task<AttachResult> AttachBlockAsync(BlockAttachRequest request, CancellationToken cancellationToken) => AttachAsync(request, cancellationToken);
+
+    /// <summary>Why nothing may be attached into the VM now, asked on a session of its own; null when it may.</summary>
+    public Task<string?> AttachRefusalAsync(CancellationToken cancellationToken) => WithSessionAsync(_attachRefusal, cancellationToken);
 
     public Task<AgentDeviceList> ListAgentDevicesAsync(CancellationToken cancellationToken) =>
         WithSessionAsync((c, ct) => c.ListAgentDevicesAsync(ct), cancellationToken);

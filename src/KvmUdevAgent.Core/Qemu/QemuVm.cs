@@ -26,6 +26,8 @@ internal sealed class QemuVm(VmMonitor monitor) : IVm
     public Task<MonitorCommandAnswer> RunMonitorCommandAsync(string command, bool hmp, CancellationToken cancellationToken) =>
         Monitor.RunCommandAsync(Name, command, hmp, cancellationToken);
 
+    public Task<string?> AttachRefusalAsync(CancellationToken cancellationToken) => Monitor.AttachRefusalAsync(cancellationToken);
+
     public void OnCameBack(Func<IVm, CancellationToken, Task> handler) => Monitor.OnCameBack((_, cancellationToken) => handler(this, cancellationToken));
 
     public void Start() => Monitor.Start();

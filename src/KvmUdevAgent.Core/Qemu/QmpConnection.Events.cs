@@ -41,11 +41,11 @@ internal sealed partial class QmpConnection
         return done.Task;
     }
 
-    private void DispatchEvent(string name, JsonElement root)
+    private void DispatchEvent(string name, JsonElement root, int bytes)
     {
         JsonElement data = root.TryGetProperty("data", out JsonElement d) ? d : default;
         var qmpEvent = new QmpEvent(name, data);
-        _events.Writer.TryWrite(qmpEvent);
+        _events.Add(qmpEvent, bytes);
         List<TaskCompletionSource<QmpEvent>>? matched = null;
         lock (_waitersLock)
         {

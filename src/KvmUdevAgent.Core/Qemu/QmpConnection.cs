@@ -15,11 +15,7 @@ internal sealed partial class QmpConnection : IMonitorConnection
 {
     private readonly MonitorTransport _transport;
     private readonly ConcurrentDictionary<long, (string Command, TaskCompletionSource<JsonElement> Reply)> _pending = new();
-    private readonly Channel<QmpEvent> _events = Channel.CreateBounded<QmpEvent>(new BoundedChannelOptions(256)
-    {
-        FullMode = BoundedChannelFullMode.DropOldest,
-        SingleWriter = true,
-    });
+    private readonly QmpEventBuffer _events = new();
     private readonly Lock _waitersLock = new();
     private readonly List<(Func<QmpEvent, bool> Match, TaskCompletionSource<QmpEvent> Done)> _waiters = [];
     private readonly CancellationTokenSource _stop = new();
@@ -45,8 +41,14 @@ internal sealed partial class QmpConnection : IMonitorConnection
 
     public Task Completion => _completion.Task;
 
-    /// <summary>Every event QEMU sends, newest 256 kept when nobody reads.</summary>
-    public ChannelReader<QmpEvent> Events => _events.Reader;
+    /// <summary>Every event QEMU sends; when nobody reads, the newest kept up to <see cref="QmpEventBuffer"/>'s bounds.</summary>
+    public ChannelReader<QmpEvent> Events => _events;
+
+    /// <summary>Events dropped because nobody read them (their count and the bytes of their lines).</summary>
+    public (long Count, long Bytes) EventsDropped => (_events.Dropped, _events.DroppedBytes);
+
+    /// <summary>Why the connection closed, if QEMU broke it (a protocol error or an I/O failure); null otherwise.</summary>
+    public Exception? Failure { get; private set; }
 
     /// <summary>
     /// Takes over a transport whose first line (the greeting) has been read, negotiates capabilities
@@ -241,7 +243,7 @@ internal sealed partial class QmpConnection : IMonitorConnection
 
         if (root.TryGetProperty("event", out JsonElement eventName) && eventName.ValueKind == JsonValueKind.String)
         {
-            DispatchEvent(eventName.GetString()!, root);
+            DispatchEvent(eventName.GetString()!, root, line.Length);
             return;
         }
 
@@ -269,6 +271,7 @@ internal sealed partial class QmpConnection : IMonitorConnection
         List<TaskCompletionSource<QmpEvent>> waiters;
         lock (_waitersLock)
         {
+            Failure ??= failure;
             _closed = true;
             waiters = [.. _waiters.Select(w => w.Done)];
             _waiters.Clear();
@@ -285,7 +288,7 @@ internal sealed partial class QmpConnection : IMonitorConnection
             reply.TrySetException(disconnected);
         }
 
-        _events.Writer.TryComplete();
+        _events.Complete();
         _completion.TrySetResult();
     }
 

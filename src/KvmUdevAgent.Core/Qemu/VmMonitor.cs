@@ -33,11 +33,17 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
         ConfiguredProtocol = protocol;
         _options = options ?? new VmMonitorOptions();
         _logger = logger ?? NullLogger.Instance;
+        Gate = new VmAttachGate(name, RunCameBackHandlersAsync, _logger);
         if (_options.Connection == VmConnection.OnDemand)
         {
-            _onDemand = new OnDemandMonitor(name, endpoint, protocol, _options, _logger);
+            // No connection stays open, so no MIGRATION event is heard: each attach session asks
+            // the gate (query-status / info status) on its own connection.
+            _onDemand = new OnDemandMonitor(name, endpoint, protocol, _options, _logger, Gate.RefusalAsync);
         }
     }
+
+    /// <summary>Whether an attach into this VM is allowed now (migration, run state); every attach and reconcile asks it.</summary>
+    public VmAttachGate Gate { get; }
 
     public string Name { get; }
 
@@ -125,6 +131,7 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
             _current = commands;
             Interlocked.Increment(ref _connectCount);
             Log.MonitorConnected(_logger, Name, Endpoint, connection.Protocol, connection.Version);
+            await Gate.OnConnectedAsync(commands, cancellationToken).ConfigureAwait(false);
             await RunCameBackHandlersAsync(cancellationToken).ConfigureAwait(false);
             Volatile.Read(ref _connected).TrySetResult();
             try
@@ -139,6 +146,11 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
                 _current = null;
                 Volatile.Write(ref _connected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
                 await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (connection is QmpConnection qmp)
+            {
+                LogWhatQemuBroke(qmp);
             }
 
             if (!cancellationToken.IsCancellationRequested)
@@ -186,13 +198,53 @@ internal sealed class VmMonitor : IVmMonitor, IAsyncDisposable
         }
     }
 
-    private IVmMonitor Current => (IVmMonitor?)_onDemand ?? _current ?? throw new MonitorDisconnectedException("The monitor of VM '" + Name + "' (" + Endpoint + ") is not connected.");
+    // Issue 17: what a hostile or broken QEMU made us drop, and why we hung up on it.
+    private void LogWhatQemuBroke(QmpConnection qmp)
+    {
+        (long count, long bytes) = qmp.EventsDropped;
+        if (count > 0)
+        {
+            Log.QmpEventsDropped(_logger, count, bytes, Name, QmpEventBuffer.MaxEvents, QmpEventBuffer.MaxBytes);
+        }
 
-    public Task<AttachResult> AttachUsbHostAsync(UsbHostDevice device, CancellationToken cancellationToken) => Current.AttachUsbHostAsync(device, cancellationToken);
+        if (qmp.Failure is MonitorProtocolException broken)
+        {
+            Log.MonitorProtocolBroken(_logger, Name, Endpoint, broken.Message);
+        }
+    }
 
-    public Task<AttachResult> AttachBlockAsync(BlockAttachRequest request, CancellationToken cancellationToken) => Current.AttachBlockAsync(request, cancellationToken);
+    private IVmMonitor Current => (IVmMonitor?)_onDemand ?? Connected;
 
-    public Task<AttachResult> AttachAsync(AttachRequest request, CancellationToken cancellationToken) => Current.AttachAsync(request, cancellationToken);
+    private MonitorCommands Connected => _current ?? throw new MonitorDisconnectedException("The monitor of VM '" + Name + "' (" + Endpoint + ") is not connected.");
+
+    /// <summary>
+    /// The persistent connection's commands; throws <see cref="MonitorDisconnectedException"/> while
+    /// disconnected, and for an on-demand VM, which has no connection to hold (a migration needs one).
+    /// </summary>
+    internal MonitorCommands CurrentCommands => _onDemand is null
+        ? Connected
+        : throw new MonitorDisconnectedException("VM '" + Name + "' uses 'connection: on-demand', and a migration needs the monitor held from start to end: give the agent its own QMP socket ('connection: persistent'), or migrate from your own monitor after detaching the agent's devices.");
+
+    /// <summary>Why nothing may be attached into this VM now (<see cref="VmAttachGate"/>); null when it may.</summary>
+    public Task<string?> AttachRefusalAsync(CancellationToken cancellationToken) =>
+        _onDemand is { } onDemand ? onDemand.AttachRefusalAsync(cancellationToken) : Gate.RefusalAsync(Connected, cancellationToken);
+
+    public Task<AttachResult> AttachUsbHostAsync(UsbHostDevice device, CancellationToken cancellationToken) => AttachAsync(device, cancellationToken);
+
+    public Task<AttachResult> AttachBlockAsync(BlockAttachRequest request, CancellationToken cancellationToken) => AttachAsync(request, cancellationToken);
+
+    public async Task<AttachResult> AttachAsync(AttachRequest request, CancellationToken cancellationToken)
+    {
+        if (_onDemand is { } onDemand)
+        {
+            return await onDemand.AttachAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        MonitorCommands current = Connected;
+        return await Gate.RefusalAsync(current, cancellationToken).ConfigureAwait(false) is { } refusal
+            ? throw new VmNotAttachableException(refusal)
+            : await current.AttachAsync(request, cancellationToken).ConfigureAwait(false);
+    }
 
     public Task<DetachResult> DetachAsync(string id, CancellationToken cancellationToken) => Current.DetachAsync(id, cancellationToken);
 

@@ -73,7 +73,9 @@ internal sealed class VmRegistry : IAsyncDisposable
             else
             {
                 VmMonitorOptions vmOptions = (options ?? new VmMonitorOptions()) with { Connection = vm.Connection, ProbeInterval = vm.ProbeInterval, PassFds = vm.PassFds };
-                made = new QemuVm(new VmMonitor(vm.Name, endpoint, vm.Protocol, vmOptions, logger));
+                var monitor = new VmMonitor(vm.Name, endpoint, vm.Protocol, vmOptions, logger);
+                monitor.Gate.Policy = vm.Migration;
+                made = new QemuVm(monitor);
             }
 
             if (!created.TryAdd(vm.Name, made))

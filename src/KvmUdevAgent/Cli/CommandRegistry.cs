@@ -16,6 +16,7 @@ internal static class CommandRegistry
         yield return AttachCommand.CreateAttach();
         yield return AttachCommand.CreateDetach();
         yield return MonitorPassthroughCommand.Create();
+        yield return MigrateCommand.Create();
         yield return RulesCommand.Create();
         yield return TestCommand.Create();
     }

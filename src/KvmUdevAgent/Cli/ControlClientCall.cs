@@ -13,12 +13,16 @@ internal static class ControlClientCall
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>Sends <paramref name="verb"/>; on success returns <see cref="ExitCodes.Success"/> and the result, else the exit code after printing why to <paramref name="error"/>.</summary>
-    public static async Task<(int ExitCode, JsonElement Result)> InvokeAsync(string socketPath, string verb, JsonObject? args, TextWriter error, CancellationToken cancellationToken)
+    public static Task<(int ExitCode, JsonElement Result)> InvokeAsync(string socketPath, string verb, JsonObject? args, TextWriter error, CancellationToken cancellationToken) =>
+        InvokeAsync(socketPath, verb, args, error, null, null, cancellationToken);
+
+    /// <summary>As above, for a long verb: progress lines go to <paramref name="onProgress"/>, and the answer may take <paramref name="timeout"/> (null: the client's default).</summary>
+    public static async Task<(int ExitCode, JsonElement Result)> InvokeAsync(string socketPath, string verb, JsonObject? args, TextWriter error, Action<JsonElement>? onProgress, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         try
         {
             await using ControlClient client = await ControlClient.ConnectAsync(socketPath, ConnectTimeout, cancellationToken).ConfigureAwait(false);
-            ControlResponse response = await client.SendAsync(verb, args, cancellationToken).ConfigureAwait(false);
+            ControlResponse response = await client.SendAsync(verb, args, onProgress, timeout ?? client.RequestTimeout, cancellationToken).ConfigureAwait(false);
             if (response.Error is { } failure)
             {
                 await error.WriteLineAsync("kvm-udev-agent: " + failure.Message).ConfigureAwait(false);
@@ -56,6 +60,8 @@ internal static class ControlClientCall
         ControlErrorCodes.NotFound => ExitCodes.NoInput,
         ControlErrorCodes.InvalidRules => ExitCodes.DataError,
         ControlErrorCodes.Busy or ControlErrorCodes.ShuttingDown or ControlErrorCodes.MonitorUnavailable => ExitCodes.Unavailable,
+        Core.Agent.MigrationErrorCodes.Unavailable => ExitCodes.Unavailable,
+        Core.Agent.MigrationErrorCodes.Conflict => ExitCodes.TempFail,
         _ => ExitCodes.Failure,
     };
 

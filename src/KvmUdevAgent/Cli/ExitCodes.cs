@@ -23,6 +23,9 @@ internal static class ExitCodes
     /// <summary>EX_UNAVAILABLE: the daemon (or a VM monitor) is not reachable.</summary>
     public const int Unavailable = 69;
 
+    /// <summary>EX_TEMPFAIL: busy now (the VM is already migrating); try again later.</summary>
+    public const int TempFail = 75;
+
     /// <summary>EX_NOPERM: not allowed (not root, refused by the daemon).</summary>
     public const int NoPermission = 77;
 

@@ -66,7 +66,7 @@ internal static class StatusCommand
             string.Create(c, $"kvm-udev-agent {report.Version}, pid {report.Pid}, up {FormatUptime(report.UptimeSeconds)} (since {report.StartedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z){(report.DryRun ? ", dry run: acting on nothing" : "")}"),
             string.Create(c, $"source:  {report.Source}"),
             string.Create(c, $"rules:   {report.Rules} (generation {report.RulesGeneration})"),
-            string.Create(c, $"events:  {n.Events} received, {n.Matched} matched, {n.Acted} acted, {n.Failed} failed, {n.Dropped} dropped"),
+            string.Create(c, $"events:  {n.Events} received, {n.Matched} matched, {n.Acted} acted, {n.Failed} failed, {n.Dropped} dropped{(n.Coalesced + n.QueueDropped > 0 ? $"; per device: {n.Coalesced} change events superseded, {n.QueueDropped} dropped from full queues" : "")}"),
             string.Create(c, $"audit:   {report.AuditDropped} records dropped{(report.AuditQueued > 0 ? $", {report.AuditQueued} waiting" : "")}{(report.AuditError is { } auditError ? "; syslog: " + auditError : "")}"),
             string.Create(c, $"state:   {report.Attachments} {(report.Attachments == 1 ? "attachment" : "attachments")}, {report.Mounts} {(report.Mounts == 1 ? "mount" : "mounts")}"),
         ];

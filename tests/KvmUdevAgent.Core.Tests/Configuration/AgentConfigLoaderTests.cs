@@ -37,6 +37,21 @@ public sealed class AgentConfigLoaderTests
     }
 
     [Fact]
+    public void Parse_MigrationPolicy_DefaultGuardAndAllow()
+    {
+        AgentConfig config = Parse("vms:\n  a: { monitor: 'unix:/run/a.qmp' }\n  b: { monitor: 'unix:/run/b.qmp', migration: allow }\n  c: { monitor: 'unix:/run/c.qmp', migration: guard }\n", out var diagnostics);
+        Assert.Empty(diagnostics);
+        Assert.Equal([MigrationPolicy.Guard, MigrationPolicy.Allow, MigrationPolicy.Guard], new[] { "a", "b", "c" }.Select(n => config.Vms[n].Migration));
+    }
+
+    [Fact]
+    public void Rejects_UnknownMigrationPolicy()
+    {
+        Parse("vms:\n  a: { monitor: 'unix:/run/a.qmp', migration: cancel }\n", out var diagnostics);
+        Assert.Equal("agent.yaml:2:47: error: VM 'a': unknown migration policy 'cancel'; expected one of: guard, allow", Assert.Single(diagnostics).ToString());
+    }
+
+    [Fact]
     public void Rejects_UnknownKey_WithPositionAndSuggestion()
     {
         Parse("source: auto\nrule_dir: /x\n", out var diagnostics);

@@ -55,10 +55,44 @@ public sealed class ControlServerTests
         Assert.Equal(JsonValueKind.Object, request.Args.ValueKind);
     }
 
+    [Fact]
+    public async Task SendAsync_HandlerSendsProgress_ClientGetsEachLineBeforeTheAnswer()
+    {
+        using ControlTestDir dir = new();
+        await using ControlServer server = await StartAsync(dir, new ProgressHandler());
+        await using ControlClient client = await ControlClient.ConnectAsync(dir.Socket, s_timeout);
+        var seen = new List<int>();
+
+        ControlResponse response = await client.SendAsync(ControlVerbs.Migrate, null, p => seen.Add(p.GetProperty("percent").GetInt32()), s_timeout).WaitAsync(s_timeout);
+
+        Assert.True(response.Ok);
+        Assert.Equal([10, 55], seen);
+        Assert.Equal(2, response.Result.GetProperty("progress_lines").GetInt32());
+        // A plain request on the same connection still reads its own answer.
+        Assert.True((await client.SendAsync(ControlVerbs.Status).WaitAsync(s_timeout)).Ok);
+    }
+
+    /// <summary>Sends two progress lines, then answers.</summary>
+    private sealed class ProgressHandler : IControlHandler
+    {
+        public async ValueTask<ControlResult> HandleAsync(ControlRequest request, CancellationToken cancellationToken)
+        {
+            if (request.Verb != ControlVerbs.Migrate || request.Progress is null)
+            {
+                return ControlResult.Empty;
+            }
+
+            await request.Progress(JsonDocument.Parse("""{"percent":10}""").RootElement, cancellationToken);
+            await request.Progress(JsonDocument.Parse("""{"percent":55}""").RootElement, cancellationToken);
+            return ControlResult.Success(JsonDocument.Parse("""{"progress_lines":2}""").RootElement);
+        }
+    }
+
     [Theory]
     [InlineData(ControlVerbs.Attach)]
     [InlineData(ControlVerbs.Detach)]
     [InlineData(ControlVerbs.Reload)]
+    [InlineData(ControlVerbs.Migrate)]
     public async Task SendAsync_RootMutatingVerb_ReachesHandlerWithArgs(string verb)
     {
         using ControlTestDir dir = new();
@@ -78,6 +112,7 @@ public sealed class ControlServerTests
     [InlineData(ControlVerbs.Attach)]
     [InlineData(ControlVerbs.Detach)]
     [InlineData(ControlVerbs.Reload)]
+    [InlineData(ControlVerbs.Migrate)]
     public async Task Serve_NonRootMutatingVerb_RefusedAsForbidden(string verb)
     {
         using ControlTestDir dir = new();
@@ -175,7 +210,7 @@ public sealed class ControlServerTests
     [InlineData("{\"id\":5,\"verb\":\"attach\",\"args\":[1]}", "{\"id\":5,\"ok\":false,\"error\":{\"code\":\"bad_request\",\"message\":\"'args' must be an object\"}}")]
     [InlineData("{\"id\":{},\"verb\":\"status\"}", "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"bad_request\",\"message\":\"'id' must be a number or a string\"}}")]
     [InlineData("{\"id\":5,\"verb\":\"status\"} {}", "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"bad_request\",\"message\":\"malformed JSON: '{' is invalid after a single JSON value")]
-    [InlineData("{\"id\":5,\"verb\":\"format-disk\"}", "{\"id\":5,\"ok\":false,\"error\":{\"code\":\"unknown_verb\",\"message\":\"unknown verb 'format-disk'; expected one of: status, devices, vms, rules, reload, attach, detach\"}}")]
+    [InlineData("{\"id\":5,\"verb\":\"format-disk\"}", "{\"id\":5,\"ok\":false,\"error\":{\"code\":\"unknown_verb\",\"message\":\"unknown verb 'format-disk'; expected one of: status, devices, vms, rules, reload, attach, detach, migrate\"}}")]
     public async Task Serve_MalformedRequest_AnsweredWithErrorAndConnectionKeepsWorking(string request, string expectedStart)
     {
         using ControlTestDir dir = new();
@@ -242,6 +277,64 @@ public sealed class ControlServerTests
         await socket.SendAsync("{\"id\":1,"u8.ToArray());
 
         await AssertClosedAsync(socket);
+    }
+
+    [Fact]
+    public async Task Serve_BlankLinesOnly_ClosedAfterIdleTimeout()
+    {
+        using ControlTestDir dir = new();
+        await using ControlServer server = await StartAsync(dir, new RecordingHandler(), options: o => o with { IdleTimeout = TimeSpan.FromMilliseconds(500) });
+        using Socket socket = await ConnectRawAsync(dir.Socket);
+        Task<int> closed = socket.ReceiveAsync(new byte[16]);
+        DateTime deadline = DateTime.UtcNow + s_timeout;
+
+        try
+        {
+            while (!closed.IsCompleted)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "blank lines kept the connection open");
+                await socket.SendAsync("\n"u8.ToArray());
+                await Task.WhenAny(closed, Task.Delay(100)).WaitAsync(s_timeout);
+            }
+
+            Assert.Equal(0, await closed);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
+        {
+            // Closed with a blank line of ours still unread, or closed under our write.
+        }
+    }
+
+    [Fact]
+    public async Task Serve_BusyConnection_ClosedAtItsLifetime()
+    {
+        using ControlTestDir dir = new();
+        await using ControlServer server = await StartAsync(dir, new RecordingHandler(), options: o => o with { MaxLifetime = TimeSpan.FromSeconds(1) });
+        using Socket socket = await ConnectRawAsync(dir.Socket);
+        int answers = 0;
+        DateTime deadline = DateTime.UtcNow + s_timeout;
+        while (true)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the connection outlived its lifetime ({answers} answers)");
+            string[] lines;
+            try
+            {
+                lines = await ExchangeAsync(socket, "{\"id\":1,\"verb\":\"status\"}\n", 1);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown)
+            {
+                break;
+            }
+
+            if (lines.Length == 0)
+            {
+                break;
+            }
+
+            answers++;
+        }
+
+        Assert.True(answers > 0);
     }
 
     [Fact]

@@ -14,30 +14,7 @@ internal static class PeerProcess
 
     public static async Task<string> SendAsync(string socketPath, uint uid, uint gid, uint[] groups, params string[] requests)
     {
-        List<string> args =
-        [
-            $"--reuid={uid}",
-            $"--regid={gid}",
-            groups.Length == 0 ? "--clear-groups" : "--groups=" + string.Join(',', groups.Select(g => g.ToString(CultureInfo.InvariantCulture))),
-            "socat", "-t", "5", "-", "UNIX-CONNECT:" + socketPath,
-        ];
-        ProcessStartInfo info = new("setpriv", args)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        Process process;
-        try
-        {
-            process = Process.Start(info)!;
-        }
-        catch (Win32Exception ex)
-        {
-            throw new InvalidOperationException("setpriv is missing: install the Debian package util-linux", ex);
-        }
-
+        Process process = Start(socketPath, uid, gid, groups, closeAfterSeconds: 5);
         using (process)
         {
             try
@@ -78,6 +55,39 @@ internal static class PeerProcess
                     process.Kill(entireProcessTree: true);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Connects as <paramref name="uid"/> and keeps the connection open: the test writes lines and
+    /// reads answers as it goes. The server closing the connection ends the process.
+    /// </summary>
+    public static PeerSession Open(string socketPath, uint uid, uint gid, uint[] groups) =>
+        new(Start(socketPath, uid, gid, groups, closeAfterSeconds: 1));
+
+    private static Process Start(string socketPath, uint uid, uint gid, uint[] groups, int closeAfterSeconds)
+    {
+        List<string> args =
+        [
+            $"--reuid={uid}",
+            $"--regid={gid}",
+            groups.Length == 0 ? "--clear-groups" : "--groups=" + string.Join(',', groups.Select(g => g.ToString(CultureInfo.InvariantCulture))),
+            "socat", "-t", closeAfterSeconds.ToString(CultureInfo.InvariantCulture), "-", "UNIX-CONNECT:" + socketPath,
+        ];
+        ProcessStartInfo info = new("setpriv", args)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        try
+        {
+            return Process.Start(info)!;
+        }
+        catch (Win32Exception ex)
+        {
+            throw new InvalidOperationException("setpriv is missing: install the Debian package util-linux", ex);
         }
     }
 }

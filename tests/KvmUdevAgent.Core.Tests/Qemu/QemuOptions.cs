@@ -11,4 +11,8 @@ public sealed record QemuOptions
     /// <summary>Named <c>pcie-root-port</c>s <c>rp1..rpN</c>, for virtio-blk hotplug on q35.</summary>
     public int PcieRootPorts { get; init; }
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+    /// <summary>Start paused (<c>-S</c>, the default); false lets the guest run, as a VM that migrates must.</summary>
+    public bool StartPaused { get; init; } = true;
+    /// <summary>Start as a migration destination waiting on this unix socket (<c>-incoming unix:PATH</c>).</summary>
+    public string? IncomingUnixSocket { get; init; }
 }

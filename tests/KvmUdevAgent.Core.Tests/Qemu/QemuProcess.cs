@@ -28,7 +28,17 @@ public sealed class QemuProcess : IDisposable
     private QemuProcess(QemuOptions options)
     {
         TempDir = Directory.CreateTempSubdirectory("kua-qemu-").FullName;
-        _arguments = ["-machine", options.Machine + ",accel=tcg", "-nodefaults", "-display", "none", "-S", "-device", "qemu-xhci,id=xhci"];
+        _arguments = ["-machine", options.Machine + ",accel=tcg", "-nodefaults", "-display", "none", "-device", "qemu-xhci,id=xhci"];
+        if (options.StartPaused)
+        {
+            _arguments.Add("-S");
+        }
+
+        if (options.IncomingUnixSocket is { } incoming)
+        {
+            _arguments.AddRange(["-incoming", "unix:" + incoming]);
+        }
+
         if (options.Qmp)
         {
             QmpSocket = Path.Combine(TempDir, "qmp.sock");

@@ -85,7 +85,8 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
     /// <param name="extraVms">More entries for the <c>vms:</c> mapping, each a line like <c>"  win10: { monitor: ... }\n"</c>.</param>
     /// <param name="auditTarget">The audit syslog target instead of the private rsyslogd.</param>
     /// <param name="stateFile">The state file instead of <see cref="StateFile"/>.</param>
-    public void WriteConfig(string source = "udev", string? sysfsRoot = null, string extra = "", string extraVms = "", string? auditTarget = null, string? stateFile = null, string receiveBuffer = "4MiB")
+    /// <param name="vmKeys">More keys for VM winxp's mapping, e.g. <c>", migration: allow"</c>.</param>
+    public void WriteConfig(string source = "udev", string? sysfsRoot = null, string extra = "", string extraVms = "", string? auditTarget = null, string? stateFile = null, string receiveBuffer = "4MiB", string vmKeys = "")
     {
         var yaml = new StringBuilder();
         yaml.Append("source: ").Append(source).Append('\n');
@@ -97,7 +98,7 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
         yaml.Append("receive_buffer: ").Append(receiveBuffer).Append('\n');
         if (Qemu is not null)
         {
-            yaml.Append("vms:\n  winxp: { monitor: \"unix:").Append(Qemu.QmpSocket).Append("\" }\n").Append(extraVms);
+            yaml.Append("vms:\n  winxp: { monitor: \"unix:").Append(Qemu.QmpSocket).Append('"').Append(vmKeys).Append(" }\n").Append(extraVms);
         }
         else if (extraVms.Length > 0)
         {
@@ -155,6 +156,12 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
         }
     }
 
+    /// <summary>The udev events of plugging <paramref name="drive"/>, its disk's DEVNAME pointing at a real block device (a loop device).</summary>
+    public IReadOnlyList<Uevent> PlugEvents(SysfsFixture.Drive drive, string devNode) =>
+        [.. Sysfs.PlugEvents(drive, udev: true).Select(e => e.DevPath == drive.Disk!.DevPath
+            ? Uevent.Create(UeventSource.Udev, e.Properties.Select(p => p.Key == "DEVNAME" ? new KeyValuePair<string, string>("DEVNAME", devNode) : p))
+            : e)];
+
     /// <summary>QEMU's own view: the <c>kua-</c> devices in <c>/machine/peripheral</c>, read over the test's QMP socket.</summary>
     public async Task<Dictionary<string, string>> AgentDevicesAsync() => await AgentDevicesAsync(Qemu!);
 
@@ -208,7 +215,8 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
         }
     }
 
-    private static async Task<QmpConnection> ConnectCheckAsync(QemuProcess qemu)
+    /// <summary>A QMP connection to <paramref name="qemu"/>'s own ready socket, for the test's checks and for acting as "another tool".</summary>
+    public static async Task<QmpConnection> ConnectCheckAsync(QemuProcess qemu)
     {
         Assert.True(MonitorEndpoint.TryParse("unix:" + qemu.ReadySocket, out MonitorEndpoint endpoint, out string? reason), reason);
         IMonitorConnection connection = await MonitorConnector.ConnectAsync(endpoint, Core.Configuration.MonitorProtocol.Qmp, TimeSpan.FromSeconds(10), null, CancellationToken.None);

@@ -66,7 +66,7 @@ public sealed class HookScenarioTests
         Assert.False(File.Exists("/tmp/kua-pwned"), "a device string reached a shell");
     }
 
-    private static string Script(string dir, string name, string text)
+    internal static string Script(string dir, string name, string text)
     {
         string path = Path.Combine(dir, name);
         File.WriteAllText(path, text);
@@ -75,7 +75,7 @@ public sealed class HookScenarioTests
     }
 
     // A zombie waiting for PID 1 to reap it is dead too: look at the state, not just existence.
-    private static bool IsAlive(int pid)
+    internal static bool IsAlive(int pid)
     {
         string stat = $"/proc/{pid}/stat";
         if (!File.Exists(stat))
