@@ -16,6 +16,7 @@ internal static unsafe partial class HookNative
     public const short PosixSpawnSetSigMask = 0x08;
     public const short PosixSpawnSetSid = 0x80;
     public const int ORdOnly = 0;
+    public const int OWrOnly = 1;
     public const int ONonBlock = 0x800;
     public const int OCloExec = 0x80000;
     public const int FGetFl = 3;
@@ -97,6 +98,15 @@ internal static unsafe partial class HookNative
 
     [LibraryImport(Libc, EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, byte* buffer, nint count);
+
+    [LibraryImport(Libc, EntryPoint = "open", SetLastError = true)]
+    public static partial int Open(byte* path, int flags);
+
+    [LibraryImport(Libc, EntryPoint = "mkfifo", SetLastError = true)]
+    public static partial int MkFifo(byte* path, uint mode);
+
+    [LibraryImport(Libc, EntryPoint = "gettid")]
+    public static partial int GetTid();
 
     [LibraryImport(Libc, EntryPoint = "close")]
     public static partial int Close(int fd);

@@ -6,7 +6,7 @@ namespace KvmUdevAgent.Core.Actions;
 
 internal sealed partial class HookProcess
 {
-    private static unsafe int Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string> environment, int stdoutWrite, int stderrWrite)
+    private static unsafe int Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string> environment, int stdoutWrite, int stderrWrite, HookCgroupGate? gate)
     {
         var attr = NativeMemory.AllocZeroed(SpawnAttrSize);
         var actions = NativeMemory.AllocZeroed(FileActionsSize);
@@ -17,6 +17,13 @@ internal sealed partial class HookProcess
         {
             Check(FileActionsInit(actions), "posix_spawn_file_actions_init");
             Check(SpawnAttrInit(attr), "posix_spawnattr_init");
+            if (gate is not null)
+            {
+                // First: wait at the gate (an open that blocks until the hook is in its cgroup),
+                // on a number above the pipes dup2'ed below; closefrom(3) closes it before exec.
+                var gatePath = Utf8(strings, gate.ChildPath);
+                Check(FileActionsAddOpen(actions, Math.Max(3, Math.Max(stdoutWrite, stderrWrite) + 1), gatePath, ORdOnly, 0), "posix_spawn_file_actions_addopen");
+            }
             var devNull = Utf8(strings, "/dev/null");
             var root = Utf8(strings, "/");
             Check(FileActionsAddOpen(actions, 0, devNull, ORdOnly, 0), "posix_spawn_file_actions_addopen");

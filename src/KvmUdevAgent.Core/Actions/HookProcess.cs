@@ -44,6 +44,9 @@ internal sealed partial class HookProcess : IAsyncDisposable
     /// <summary>Process id of the main process, which is also its session and process group id.</summary>
     public int Pid { get; }
 
+    /// <summary>Why the hook is not in the cgroup it was started for; null when it is, or when none was asked for.</summary>
+    public string? CgroupError { get; private init; }
+
     /// <summary>Completes when the main process has exited (it is not reaped yet).</summary>
     public Task Exited => _exited.Task;
 
@@ -57,7 +60,12 @@ internal sealed partial class HookProcess : IAsyncDisposable
     /// <see cref="HookStartException"/> when it cannot, including when exec fails (glibc
     /// reports that from posix_spawn).
     /// </summary>
-    public static unsafe HookProcess Start(string path, IReadOnlyList<string> argv, IReadOnlyList<string> environment, int outputLimit)
+    /// <param name="path">Absolute path of the program.</param>
+    /// <param name="argv">The whole argv, <c>argv[0]</c> included.</param>
+    /// <param name="environment"><c>NAME=value</c> strings.</param>
+    /// <param name="outputLimit">Bytes kept of stdout and of stderr each.</param>
+    /// <param name="cgroup">When set, the hook runs in this cgroup from before its exec (see <see cref="HookCgroupGate"/>); <see cref="CgroupError"/> says if that failed.</param>
+    public static unsafe HookProcess Start(string path, IReadOnlyList<string> argv, IReadOnlyList<string> environment, int outputLimit, HookCgroup? cgroup = null)
     {
         int* stdoutPipe = stackalloc int[2];
         int* stderrPipe = stackalloc int[2];
@@ -76,7 +84,23 @@ internal sealed partial class HookProcess : IAsyncDisposable
             SetNonBlocking(stdoutPipe[0]);
             SetNonBlocking(stderrPipe[0]);
 
-            var pid = Spawn(path, argv, environment, stdoutPipe[1], stderrPipe[1]);
+            int pid;
+            string? cgroupError = null;
+            using (var gate = cgroup is null ? null : HookCgroupGate.Open(cgroup))
+            {
+                try
+                {
+                    pid = Spawn(path, argv, environment, stdoutPipe[1], stderrPipe[1], gate);
+                }
+                finally
+                {
+                    gate?.Spawned();
+                }
+                if (gate is not null && gate.PlacedPid != pid)
+                {
+                    cgroupError = gate.PlacedPid == 0 ? gate.Error : $"placed process {gate.PlacedPid}, not the hook {pid}";
+                }
+            }
             _ = Close(stdoutPipe[1]);
             _ = Close(stderrPipe[1]);
             stdoutPipe[1] = stderrPipe[1] = -1;
@@ -90,7 +114,7 @@ internal sealed partial class HookProcess : IAsyncDisposable
                 _ = WaitPid(pid, &status, 0);
                 throw new HookStartException("pidfd_open", errno);
             }
-            var process = new HookProcess(pid, pidfd, stdoutPipe[0], stderrPipe[0], wakePipe[0], wakePipe[1], outputLimit);
+            var process = new HookProcess(pid, pidfd, stdoutPipe[0], stderrPipe[0], wakePipe[0], wakePipe[1], outputLimit) { CgroupError = cgroupError };
             ok = true;
             return process;
         }

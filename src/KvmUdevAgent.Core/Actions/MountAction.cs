@@ -69,7 +69,7 @@ internal sealed partial class MountAction : IDisposable
                 var existing = MountInfo.FindUnderBase(mounts, _mountBase, devNode, major, minor);
                 if (existing.Count > 0)
                 {
-                    return new MountResult { Outcome = MountOutcome.AlreadyMounted, MountPoint = existing[0].MountPoint, Duration = Elapsed(started) };
+                    return new MountResult { Outcome = MountOutcome.AlreadyMounted, MountPoint = existing[0].MountPoint, Source = new MountedSource(existing[0].Source, existing[0].Major, existing[0].Minor), Duration = Elapsed(started) };
                 }
 
                 var name = MountPointName.Sanitize(request.Name, request.KernelName);
@@ -101,8 +101,9 @@ internal sealed partial class MountAction : IDisposable
                 }
 
                 // With both source and target given, mount(8) does not consult /etc/fstab, so
-                // an fstab line for the same device cannot add options behind our back.
-                var arguments = new List<string>(8);
+                // an fstab line for the same device cannot add options behind our back. -c: the
+                // target is the directory under our descriptor, never re-resolved (issue 17).
+                var arguments = new List<string>(9) { "-c" };
                 if (request.FsType is { } fsType)
                 {
                     arguments.Add("-t");
@@ -112,7 +113,8 @@ internal sealed partial class MountAction : IDisposable
                 arguments.Add(string.Join(',', options));
                 arguments.Add("--");
                 arguments.Add(devNode);
-                arguments.Add(mountPoint);
+                arguments.Add(baseDir.ProcPath(Path.GetFileName(mountPoint)));
+                var before = mounts.Select(m => m.MountId).ToHashSet();
                 var result = await MountCommand.RunAsync(mountProgram, arguments, MountDefaults.CommandTimeout, cancellationToken).ConfigureAwait(false);
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
@@ -120,7 +122,15 @@ internal sealed partial class MountAction : IDisposable
                     Log.MountCommandCompleted(_logger, mountProgram, commandLine, result.ExitCode, result.Output);
                 }
 
-                var mounted = MountInfo.FindByMountPoint(MountInfo.Read(_mountInfoPath), mountPoint);
+                var after = MountInfo.Read(_mountInfoPath);
+                var landed = after.Where(m => !before.Contains(m.MountId) && (m.Source == devNode || (m.Major == major && m.Minor == minor))).ToList();
+                var mounted = landed.LastOrDefault(m => m.MountPoint == mountPoint);
+                var strays = landed.Where(m => m.MountPoint != mountPoint).ToList();
+                if (strays.Count > 0)
+                {
+                    // Cannot happen through a descriptor; if it ever does, it is undone at once.
+                    await UndoStraysAsync(strays, cancellationToken).ConfigureAwait(false);
+                }
                 if (result.ExitCode != 0 || mounted is null)
                 {
                     if (mounted is null)
@@ -128,12 +138,14 @@ internal sealed partial class MountAction : IDisposable
                         // Leave no stray directory behind; rmdir refuses a non-empty one.
                         baseDir.RemoveEmpty(Path.GetFileName(mountPoint), out _);
                     }
-                    var error = result.ExitCode != 0
+                    var error = strays.Count > 0
+                        ? $"mount(8) put the device at {string.Join(", ", strays.Select(m => m.MountPoint))}, not {mountPoint}; unmounted it again"
+                        : result.ExitCode != 0
                         ? $"mount failed (exit {result.ExitCode}): {OneLine(result.Output)}"
                         : "mount(8) reported success but the mount point is not in the mount table";
                     return Failed(error, mountPoint, started) with { Options = options };
                 }
-                return new MountResult { Outcome = MountOutcome.Mounted, MountPoint = mountPoint, Options = options, Duration = Elapsed(started) };
+                return new MountResult { Outcome = MountOutcome.Mounted, MountPoint = mountPoint, Options = options, Source = new MountedSource(mounted.Source, mounted.Major, mounted.Minor), Duration = Elapsed(started) };
             }
         }
         finally
@@ -160,6 +172,19 @@ internal sealed partial class MountAction : IDisposable
     }
 
     public void Dispose() => _lock.Dispose();
+
+    private async Task UndoStraysAsync(List<MountInfoEntry> strays, CancellationToken cancellationToken)
+    {
+        if (MountCommand.Find(MountDefaults.UmountPaths) is not { } umountProgram)
+        {
+            return;
+        }
+        foreach (var stray in Enumerable.Reverse(strays))
+        {
+            var undo = await MountCommand.RunAsync(umountProgram, ["-l", "--", stray.MountPoint], MountDefaults.CommandTimeout, cancellationToken).ConfigureAwait(false);
+            Log.MountCommandCompleted(_logger, umountProgram, "-l -- " + stray.MountPoint, undo.ExitCode, undo.Output);
+        }
+    }
 
     private static bool IsValidFsType(string? fsType, out string reason)
     {

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text;
+using KvmUdevAgent.Core.Paths;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -30,10 +32,11 @@ internal sealed class MountBaseDirectory : IDisposable
     }
 
     /// <summary>
-    /// Opens the base. Refuses it if any component of the path is a symlink (the real path must
-    /// be the configured one, so mountinfo comparisons hold and nothing is mounted elsewhere), if
-    /// it is not a directory, not owned by us (root), or writable by group or others (another
-    /// user could then plant entries between our checks and the mount).
+    /// Opens the base through <see cref="TrustedPath"/>: no symlink anywhere in the path (the real
+    /// path must be the configured one, so mountinfo comparisons hold and nothing is mounted
+    /// elsewhere), every parent owned by root and not writable by group or others (whoever can
+    /// write a parent can swap the base for a symlink between our checks and the mount, issue 17),
+    /// and the base itself a directory owned by us (root), not writable by group or others.
     /// </summary>
     public static unsafe bool TryOpen(string path, bool create, out MountBaseDirectory directory, out string reason)
     {
@@ -43,43 +46,12 @@ internal sealed class MountBaseDirectory : IDisposable
             reason = $"mount base '{path}' must be an absolute directory other than /";
             return false;
         }
-        if (!CheckNoSymlinks(path, out var exists, out reason))
+        if (!TrustedPath.TryOpenDirectory(path, "mount base", geteuid(), create ? MountDefaults.BaseMode : null, out var fd, out var missing, out reason))
         {
-            return false;
-        }
-        if (!exists)
-        {
-            if (!create)
+            if (missing && !create)
             {
                 reason = $"mount base '{path}' does not exist";
-                return false;
             }
-            try
-            {
-                if (!OperatingSystem.IsLinux())
-                {
-                    throw new PlatformNotSupportedException();
-                }
-                Directory.CreateDirectory(path, MountDefaults.BaseMode);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                reason = $"cannot create mount base '{path}': {e.Message}";
-                return false;
-            }
-            if (!CheckNoSymlinks(path, out _, out reason))
-            {
-                return false;
-            }
-        }
-        int fd;
-        fixed (byte* p = Utf8(path))
-        {
-            fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-        }
-        if (fd < 0)
-        {
-            reason = $"cannot open mount base '{path}': errno {errno}";
             return false;
         }
         stat st;
@@ -99,6 +71,15 @@ internal sealed class MountBaseDirectory : IDisposable
         reason = "";
         return true;
     }
+
+    /// <summary>
+    /// <paramref name="name"/> in the opened base as mount(8) and umount(8) must be given it:
+    /// through this process's descriptor (<c>/proc/PID/fd/N/name</c>, used with <c>-c</c> so it is
+    /// not canonicalised), so the kernel resolves the directory we checked, whatever happens to
+    /// the configured path meanwhile. The name is one component in a directory only root can write.
+    /// </summary>
+    public string ProcPath(string name) =>
+        string.Create(CultureInfo.InvariantCulture, $"/proc/{Environment.ProcessId}/fd/{_fd}/{name}");
 
     /// <summary>
     /// Makes <paramref name="name"/> (one sanitised component) the mount point: creates it
@@ -130,8 +111,8 @@ internal sealed class MountBaseDirectory : IDisposable
         }
         try
         {
-            // Not a symlink (checked above), inside a base only we can write: the path is stable.
-            if (Directory.EnumerateFileSystemEntries(_path + "/" + name).Any())
+            // Not a symlink (checked above), inside a base only we can write.
+            if (Directory.EnumerateFileSystemEntries(ProcPath(name)).Any())
             {
                 reason = "directory is not empty";
                 return ClaimResult.Taken;
@@ -171,35 +152,6 @@ internal sealed class MountBaseDirectory : IDisposable
         {
             _ = close(fd);
         }
-    }
-
-    private static unsafe bool CheckNoSymlinks(string path, out bool exists, out string reason)
-    {
-        exists = true;
-        var index = 0;
-        while (index < path.Length)
-        {
-            var next = path.IndexOf('/', index + 1);
-            var prefix = next < 0 ? path : path[..next];
-            index = next < 0 ? path.Length : next;
-            stat st;
-            fixed (byte* p = Utf8(prefix))
-            {
-                if (lstat(p, &st) != 0)
-                {
-                    exists = false;
-                    reason = "";
-                    return true;
-                }
-            }
-            if (S_ISLNK(st.st_mode))
-            {
-                reason = $"mount base '{path}' goes through the symlink '{prefix}'; configure the real path";
-                return false;
-            }
-        }
-        reason = "";
-        return true;
     }
 
     private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s + "\0");

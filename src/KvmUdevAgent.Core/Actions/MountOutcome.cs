@@ -19,6 +19,9 @@ internal enum MountOutcome
     /// <summary>Nothing was mounted there (already gone): counts as success.</summary>
     NotMounted,
 
+    /// <summary>Something other than the expected device is mounted there (the administrator's own mount): not unmounted.</summary>
+    LeftAlone,
+
     /// <summary>Refused or failed; see <see cref="MountResult.Error"/>.</summary>
     Failed,
 }

@@ -16,8 +16,14 @@ internal sealed record MountResult
     /// <summary>A one-line reason when <see cref="Outcome"/> is <see cref="MountOutcome.Failed"/>, or a remark (directory left in place).</summary>
     public string? Error { get; init; }
 
+    /// <summary>What the mount table shows at <see cref="MountPoint"/> after a mount; null for unmounts and failures.</summary>
+    public MountedSource? Source { get; init; }
+
     public TimeSpan Duration { get; init; }
 
     public bool Succeeded => Outcome is MountOutcome.Mounted or MountOutcome.AlreadyMounted
         or MountOutcome.Unmounted or MountOutcome.LazilyUnmounted or MountOutcome.NotMounted;
+
+    /// <summary>Nothing was unmounted because another device is mounted there (see <see cref="MountOutcome.LeftAlone"/>).</summary>
+    public bool LeftAlone => Outcome == MountOutcome.LeftAlone;
 }

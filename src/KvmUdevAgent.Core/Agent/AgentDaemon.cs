@@ -56,7 +56,13 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         _mounts = new MountAction(config.MountBase, loggerFactory.CreateLogger<MountAction>());
         var tracker = new DeviceTracker();
         var views = new DeviceViewFactory(config.SysfsRoot, new BlkidProbe(), loggerFactory.CreateLogger<DeviceViewFactory>());
-        var executor = new PlanExecutor(vms, _mounts, new HookRunner(loggerFactory.CreateLogger<HookRunner>()), state, _audit, _counters, _logger);
+        HookCgroups? cgroups = HookCgroups.TryCreate(out string cgroupsUnavailable);
+        if (cgroups is null)
+        {
+            Log.HookCgroupsUnavailable(_logger, cgroupsUnavailable);
+        }
+
+        var executor = new PlanExecutor(vms, _mounts, new HookRunner(loggerFactory.CreateLogger<HookRunner>(), cgroups), state, _audit, _counters, _logger);
         _reconcile = new VmReconcileCoordinator(vms, rules, tracker, state, _audit, _logger);
         _pipeline = new EventPipeline(views, tracker, rules, executor, new ColdplugEnumerator(config.SysfsRoot), _reconcile, _audit, _counters, _logger, options.DryRun);
         Executor = executor;

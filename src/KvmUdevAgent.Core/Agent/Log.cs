@@ -46,4 +46,7 @@ internal static partial class Log
 
     [LoggerMessage(LogEvents.AgentDeviceQueueOverflow, LogLevel.Warning, "Too many events of {DevPath} waiting behind its running action: dropped them ({Dropped} dropped in all), resynchronising it from sysfs")]
     public static partial void DeviceQueueOverflow(ILogger logger, string devPath, long dropped);
+
+    [LoggerMessage(LogEvents.AgentHookCgroupsUnavailable, LogLevel.Warning, "Hooks run without a cgroup of their own ({Reason}): on timeout or exit only their process group is killed, and a child that calls setsid escapes")]
+    public static partial void HookCgroupsUnavailable(ILogger logger, string reason);
 }

@@ -16,4 +16,5 @@ internal static partial class LogEvents
     public const int AgentEventFailed = 9011;
     public const int AgentNoVmReachable = 9012;
     public const int AgentDeviceQueueOverflow = 9040;
+    public const int AgentHookCgroupsUnavailable = 9020;
 }

@@ -15,6 +15,12 @@ internal sealed partial class PlanExecutor
     public async Task<bool> HookAsync(PlannedHook hook, DeviceView device, CancellationToken cancellationToken)
     {
         using AuditRecord record = NewRecord(AuditTypes.DeviceHook, device, hook.Rule, "hook", hook.Argv.IsEmpty ? null : hook.Argv[0]);
+        if (hook.Refusal is not null)
+        {
+            Finish(record, device.DevPath, false, "refused: " + hook.Refusal);
+            return false;
+        }
+
         var request = new HookRequest
         {
             Argv = hook.Argv,

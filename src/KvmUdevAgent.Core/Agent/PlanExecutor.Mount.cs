@@ -58,7 +58,9 @@ internal sealed partial class PlanExecutor
             state.SetMount(new MountRecord
             {
                 Device = DeviceKey.From(device.DevPath, device.Identity),
-                DevNode = devNode,
+                DevNode = result.Source?.DevNode ?? devNode,
+                Major = result.Source?.Major,
+                Minor = result.Source?.Minor,
                 MountPoint = result.MountPoint,
                 Since = _time.GetUtcNow(),
             });
@@ -71,8 +73,13 @@ internal sealed partial class PlanExecutor
     public async Task<bool> UnmountAsync(MountRecord mount, DeviceView device, string? rule, CancellationToken cancellationToken)
     {
         using AuditRecord record = NewRecord(AuditTypes.DeviceUnmount, device, rule, "unmount", mount.MountPoint);
-        MountResult result = await mounts.RevertAsync(mount.MountPoint, cancellationToken).ConfigureAwait(false);
-        if (result.Succeeded)
+        // Only what the record says was mounted there is unmounted (issue 17): a record can outlive
+        // our mount, and the administrator may have mounted something else there since.
+        var expected = new MountedSource(mount.DevNode, mount.Major, mount.Minor);
+        MountResult result = await mounts.RevertAsync(mount.MountPoint, expected, cancellationToken).ConfigureAwait(false);
+        // Left alone: the record no longer describes a mount of ours, so it goes too; the failure
+        // below logs and audits what is there instead.
+        if (result.Succeeded || result.LeftAlone)
         {
             state.RemoveMount(mount.MountPoint);
         }

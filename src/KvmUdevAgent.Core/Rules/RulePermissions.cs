@@ -19,6 +19,9 @@ internal sealed class RulePermissions(uint expectedOwnerUid)
 
     public static uint CurrentUid => geteuid();
 
+    /// <summary>Why a symlink is refused where a rule file or the rules directory belongs.</summary>
+    public const string SymlinkRefused = "is a symbolic link; rule files and the rules directory must be real files owned by root (hooks run as root)";
+
     public unsafe bool Check(string path, bool isDirectory, [NotNullWhen(false)] out string? why)
     {
         statx buffer;
@@ -36,11 +39,16 @@ internal sealed class RulePermissions(uint expectedOwnerUid)
             return false;
         }
 
-        uint mode = buffer.stx_mode;
+        return Check(buffer.stx_mode, buffer.stx_uid, isDirectory, out why);
+    }
+
+    /// <summary>Judges a mode and owner from <c>fstat</c>/<c>statx</c> of a rule file or the rules directory.</summary>
+    public bool Check(uint mode, uint uid, bool isDirectory, [NotNullWhen(false)] out string? why)
+    {
         uint type = mode & (uint)S_IFMT;
         if (type == (uint)S_IFLNK)
         {
-            why = "is a symbolic link; rule files and the rules directory must be real files owned by root (hooks run as root)";
+            why = SymlinkRefused;
             return false;
         }
 
@@ -50,10 +58,10 @@ internal sealed class RulePermissions(uint expectedOwnerUid)
             return false;
         }
 
-        if (buffer.stx_uid != ExpectedOwnerUid)
+        if (uid != ExpectedOwnerUid)
         {
             why = string.Create(CultureInfo.InvariantCulture,
-                $"is owned by uid {buffer.stx_uid}, not {(ExpectedOwnerUid == 0 ? "root" : "uid " + ExpectedOwnerUid.ToString(CultureInfo.InvariantCulture))}; hooks run as root, so only root may own rule files (chown root: it)");
+                $"is owned by uid {uid}, not {(ExpectedOwnerUid == 0 ? "root" : "uid " + ExpectedOwnerUid.ToString(CultureInfo.InvariantCulture))}; hooks run as root, so only root may own rule files (chown root: it)");
             return false;
         }
 

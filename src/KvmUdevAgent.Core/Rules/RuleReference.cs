@@ -94,6 +94,11 @@ internal static class RuleReference
             load error. Each is complete when the key of the same name is (see *Known at* above); `{devnode}`
             and `{kernel}` come with the event, `{attrs.NAME}` as `attrs`, `{props.NAME}` as `props`.
 
+            A hook argument that starts with a placeholder and expands to something starting with `-` is
+            refused (the hook does not run; the audit record says why), because a device string would become an
+            option of the program: a label `-f/etc/shadow` is not a file name. Put `--` before such arguments when
+            the program takes them as operands: `run: ["/usr/bin/logger", "-t", "kua", "--", "{fs_label}"]`.
+
 
             """);
         foreach (string name in TemplateNames.All)

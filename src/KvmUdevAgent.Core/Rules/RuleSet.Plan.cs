@@ -38,7 +38,8 @@ internal sealed partial class RuleSet
                 ImmutableArray<Template> argv = match.Reverse ? rule.OnRemoveTemplates : rule.RunTemplates;
                 if (!argv.IsEmpty)
                 {
-                    actions.Add(new PlannedHook(d.Name, [.. argv.Select(t => t.Expand(device))], hook.Timeout));
+                    ImmutableArray<string> expanded = [.. argv.Select(t => t.Expand(device))];
+                    actions.Add(new PlannedHook(d.Name, expanded, hook.Timeout) { Refusal = PlannedHook.Refuse(argv, expanded) });
                 }
             }
         }

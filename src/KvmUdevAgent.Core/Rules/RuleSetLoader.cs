@@ -17,15 +17,17 @@ internal sealed class RuleSetLoader(IReadOnlySet<string>? knownVms, RulePermissi
     public RuleLoadResult LoadDirectory(string directory, long generation)
     {
         var diagnostics = ImmutableArray.CreateBuilder<RuleDiagnostic>();
+        if (permissions is not null)
+        {
+            // Hooks run as root: read exactly what was checked, through descriptors (issue 17).
+            List<(string File, string Text)> files = RuleDirectoryReader.Read(directory, permissions, diagnostics);
+            return Build([.. files.Select(f => RuleFileParser.Parse(f.File, f.Text, knownVms))], generation, diagnostics);
+        }
+
         if (!Directory.Exists(directory))
         {
             diagnostics.Add(new RuleDiagnostic(directory, 0, 0, Severity.Error, DiagnosticCodes.FileUnreadable, "rules directory does not exist"));
             return new RuleLoadResult(null, diagnostics.ToImmutable());
-        }
-
-        if (permissions is not null && !permissions.Check(directory, isDirectory: true, out string? why))
-        {
-            diagnostics.Add(new RuleDiagnostic(directory, 0, 0, Severity.Error, DiagnosticCodes.UnsafePermissions, why));
         }
 
         return LoadFiles(RuleFiles(directory), generation, diagnostics);

@@ -24,6 +24,9 @@ internal sealed class Template
 
     public bool HasPlaceholders => _parts.Any(p => p.IsPlaceholder);
 
+    /// <summary>True if the expansion begins with a device value, so the device decides its first character.</summary>
+    public bool StartsWithPlaceholder => !_parts.IsEmpty && _parts[0].IsPlaceholder;
+
     /// <summary>Parses; on failure <paramref name="offset"/> is the 0-based index of the problem in <paramref name="text"/>.</summary>
     public static bool TryParse(string text, [NotNullWhen(true)] out Template? template, [NotNullWhen(false)] out string? reason, out string? code, out int offset)
     {

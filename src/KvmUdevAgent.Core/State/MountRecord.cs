@@ -9,6 +9,12 @@ public sealed record MountRecord
     /// <summary>Absolute device node that was mounted (required), e.g. <c>/dev/sdb1</c>.</summary>
     public required string DevNode { get; init; }
 
+    /// <summary>Major device number of the mounted filesystem as the mount table showed it (<c>st_dev</c>); null in records from before it was kept.</summary>
+    public uint? Major { get; init; }
+
+    /// <summary>Minor device number to go with <see cref="Major"/>.</summary>
+    public uint? Minor { get; init; }
+
     /// <summary>Absolute mount point (required); it identifies the record.</summary>
     public required string MountPoint { get; init; }
 

@@ -39,9 +39,10 @@ internal static class RulesValidateCommand
             }
         }
 
-        // Files in the rules directory itself must also pass the ownership check the daemon applies.
-        RulePermissions? permissions = paths.Length == 0 ? RulePermissions.Root : null;
-        RuleLoadResult result = new RuleSetLoader(RulesCommand.KnownVms, permissions).LoadFiles(files, 1);
+        // The rules directory itself must also pass the checks the daemon applies (owners, modes, parents).
+        RuleLoadResult result = paths.Length == 0
+            ? new RuleSetLoader(RulesCommand.KnownVms, RulePermissions.Root).LoadDirectory(rulesDir, 1)
+            : new RuleSetLoader(RulesCommand.KnownVms, null).LoadFiles(files, 1);
         ImmutableArray<RuleDiagnostic> diagnostics = result.Diagnostics;
         var report = new RuleValidationReport([.. files], result.RuleSet?.Definitions.Length ?? 0,
             diagnostics.Count(d => d.Severity == Severity.Error), diagnostics.Count(d => d.Severity == Severity.Warning),

@@ -40,7 +40,7 @@ public sealed class RuleSetTests : IDisposable
 
         AssertPlan(
             [new PlannedAttach("flash-to-winxp", "winxp", AttachKind.UsbHost, false),
-             new PlannedHook("tell-me", ["/usr/local/bin/notify-plug", "058f:6387", "576B63C4"], TimeSpan.FromSeconds(10))],
+             new PlannedHook("tell-me", ["/usr/local/bin/notify-plug", "--", "058f:6387", "576B63C4"], TimeSpan.FromSeconds(10))],
             plan);
         Assert.Equal(3, plan.Generation);
     }
@@ -54,7 +54,7 @@ public sealed class RuleSetTests : IDisposable
         Plan plan = rules.Evaluate(View(drive.UsbDevice, "remove"));
 
         AssertPlan(
-            [new PlannedHook("tell-me", ["/usr/local/bin/notify-plug", "--gone", "058f:6387", "576B63C4"], TimeSpan.FromSeconds(10)),
+            [new PlannedHook("tell-me", ["/usr/local/bin/notify-plug", "--gone", "--", "058f:6387", "576B63C4"], TimeSpan.FromSeconds(10)),
              new PlannedDetach("flash-to-winxp", "winxp", AttachKind.UsbHost)],
             plan);
     }

@@ -86,15 +86,17 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
     /// <param name="auditTarget">The audit syslog target instead of the private rsyslogd.</param>
     /// <param name="stateFile">The state file instead of <see cref="StateFile"/>.</param>
     /// <param name="vmKeys">More keys for VM winxp's mapping, e.g. <c>", migration: allow"</c>.</param>
-    public void WriteConfig(string source = "udev", string? sysfsRoot = null, string extra = "", string extraVms = "", string? auditTarget = null, string? stateFile = null, string receiveBuffer = "4MiB", string vmKeys = "")
+    /// <param name="rulesDir">The rules directory instead of <see cref="RulesDir"/>.</param>
+    /// <param name="mountBase">The mount base instead of <see cref="MountBase"/>.</param>
+    public void WriteConfig(string source = "udev", string? sysfsRoot = null, string extra = "", string extraVms = "", string? auditTarget = null, string? stateFile = null, string receiveBuffer = "4MiB", string vmKeys = "", string? rulesDir = null, string? mountBase = null)
     {
         var yaml = new StringBuilder();
         yaml.Append("source: ").Append(source).Append('\n');
         yaml.Append("sysfs_root: ").Append(sysfsRoot ?? Sysfs.Root).Append('\n');
-        yaml.Append("rules_dir: ").Append(RulesDir).Append('\n');
+        yaml.Append("rules_dir: ").Append(rulesDir ?? RulesDir).Append('\n');
         yaml.Append("state_file: ").Append(stateFile ?? StateFile).Append('\n');
         yaml.Append("control_socket: ").Append(ControlSocket).Append('\n');
-        yaml.Append("mount_base: ").Append(MountBase).Append('\n');
+        yaml.Append("mount_base: ").Append(mountBase ?? MountBase).Append('\n');
         yaml.Append("receive_buffer: ").Append(receiveBuffer).Append('\n');
         if (Qemu is not null)
         {

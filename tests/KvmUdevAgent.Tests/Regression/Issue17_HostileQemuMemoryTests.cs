@@ -18,7 +18,7 @@ public sealed class Issue17_HostileQemuMemoryTests(ITestOutputHelper output)
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task Issue17_QemuFloodsEventsAndLongLines_DaemonMemoryBoundedDropsCountedConnectionClosed()
+    public async Task Issue17_QemuFloodsEventsAndLongLines_DaemonMemoryBoundedConnectionClosed()
     {
         await using DaemonEnvironment env = await DaemonEnvironment.CreateAsync(withQemu: false);
         await using HostileQmpServer qemu = HostileQmpServer.Start(Path.Combine(env.Work, "hostile.qmp"));
@@ -57,7 +57,9 @@ public sealed class Issue17_HostileQemuMemoryTests(ITestOutputHelper output)
         await WaitForCountAsync(daemon, "VM hostile reconciled", 3);
         Assert.Equal(2, qemu.Connections);
         daemon.Stderr.Split('\n').Where(l => l.Contains("Dropped", StringComparison.Ordinal) || l.Contains("Hung up", StringComparison.Ordinal)).ToList().ForEach(output.WriteLine);
-        Assert.Matches(@"Dropped \d+ QMP events \(\d+ bytes\) from VM hostile", daemon.Stderr);
+        // Since issue 10 the VM's attach gate reads every event (it follows RESUME/STOP/MIGRATION),
+        // so whether any were dropped depends on how fast it keeps up; QmpEventBufferTests pins the
+        // dropping and counting itself. What must hold is the bound on memory above, and this:
         Assert.Contains("line longer than", daemon.Stderr, StringComparison.Ordinal);
     }
 
