@@ -3,6 +3,7 @@ using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Qemu;
 using KvmUdevAgent.Core.Rules;
 using KvmUdevAgent.Core.State;
+using KvmUdevAgent.Core.Vms;
 
 namespace KvmUdevAgent.Core.Agent;
 
@@ -52,37 +53,18 @@ public sealed partial class AgentDaemon
     }
 
     /// <summary>
-    /// The configured VMs as QEMU reports them now, through the daemon's own monitor connections
-    /// (QEMU serves one client per monitor, so while the daemon runs only it can ask).
+    /// The configured VMs as each reports itself now (QEMU's monitor, libvirt's live XML), through
+    /// the daemon's own connections (QEMU serves one client per monitor, so while the daemon runs only it can ask).
     /// </summary>
     public async Task<VmStatus[]> VmsAsync(CancellationToken cancellationToken)
     {
         var statuses = new List<VmStatus>();
-        foreach (VmMonitor monitor in _vms.Monitors.OrderBy(m => m.Name, StringComparer.Ordinal))
+        foreach (IVm vm in _vms.Vms.OrderBy(m => m.Name, StringComparer.Ordinal))
         {
-            var status = new VmStatus
-            {
-                Name = monitor.Name,
-                Monitor = monitor.Endpoint.ToString(),
-                ConfiguredProtocol = VmStatusProbe.ProtocolName(monitor.ConfiguredProtocol) ?? "auto",
-                Protocol = monitor.Protocol is { } p ? VmStatusProbe.ProtocolName(p) : null,
-                QemuVersion = monitor.Version?.ToString(),
-            };
-            if (_config.Vms.TryGetValue(monitor.Name, out Configuration.VmConfig? configured) && configured.ProxmoxVmid is not null)
+            VmStatus status = await vm.StatusAsync(cancellationToken).ConfigureAwait(false);
+            if (_config.Vms.TryGetValue(vm.Name, out Configuration.VmConfig? configured) && configured.ProxmoxVmid is not null)
             {
                 status = status with { ProxmoxVmid = configured.ProxmoxVmid, ProxmoxName = ProxmoxVmName.Read(configured) };
-            }
-
-            try
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(TimeSpan.FromSeconds(5));
-                AgentDeviceList devices = await monitor.ListAgentDevicesAsync(timeout.Token).ConfigureAwait(false);
-                status = status with { Reachable = true, Devices = devices.Devices, BlockNodes = devices.BlockNodes };
-            }
-            catch (Exception e) when (e is MonitorException or QmpException or OperationCanceledException or IOException)
-            {
-                status = status with { Reachable = false, Error = monitor.IsConnected ? e.Message : "the monitor does not answer (the daemon keeps retrying)" };
             }
 
             statuses.Add(status);
@@ -97,7 +79,7 @@ public sealed partial class AgentDaemon
         DeviceView view = FindDevice(device);
         if (!_vms.TryGet(vm, out _))
         {
-            throw new ControlException(ControlErrorCodes.NotFound, $"no VM named '{vm}'; configured: {string.Join(", ", _vms.Monitors.Select(m => m.Name))}");
+            throw new ControlException(ControlErrorCodes.NotFound, $"no VM named '{vm}'; configured: {string.Join(", ", _vms.Vms.Select(m => m.Name))}");
         }
 
         var attach = new PlannedAttach("manual", vm, RuleSet.DefaultKind(view), ReadOnly: false);

@@ -16,9 +16,10 @@ public sealed partial class AgentDaemon
     /// <summary>Logs and audits what each VM's guard does about migrations started elsewhere.</summary>
     private void WatchMigrationGuards()
     {
-        foreach (VmMonitor monitor in _vms.Monitors)
+        // The guard acts on QEMU's MIGRATION events: a monitor backend's; libvirt migrates its own domains.
+        foreach (QemuVm vm in _vms.Vms.OfType<QemuVm>())
         {
-            monitor.Gate.GuardActed += OnGuardActed;
+            vm.Monitor.Gate.GuardActed += OnGuardActed;
         }
     }
 

@@ -1,6 +1,7 @@
 using KvmUdevAgent.Core.Audit;
 using KvmUdevAgent.Core.Control;
 using KvmUdevAgent.Core.Qemu;
+using KvmUdevAgent.Core.Vms;
 
 namespace KvmUdevAgent.Core.Agent;
 
@@ -15,16 +16,16 @@ public sealed partial class AgentDaemon
         using var record = new AuditRecord(_audit, AuditTypes.VmCommand) { Action = "command", Target = vm };
         record.Set("command", command);
         record.Set("protocol", hmp ? "hmp" : "qmp");
-        if (!_vms.TryGet(vm, out VmMonitor? monitor))
+        if (!_vms.TryGet(vm, out IVm? monitor))
         {
-            string unknown = $"no VM named '{vm}'; configured: {string.Join(", ", _vms.Monitors.Select(m => m.Name).Order(StringComparer.Ordinal))}";
+            string unknown = $"no VM named '{vm}'; configured: {string.Join(", ", _vms.Vms.Select(m => m.Name).Order(StringComparer.Ordinal))}";
             record.Fail(unknown);
             throw new ControlException(ControlErrorCodes.NotFound, unknown);
         }
 
         try
         {
-            MonitorCommandAnswer answer = await monitor.RunCommandAsync(vm, command, hmp, cancellationToken).ConfigureAwait(false);
+            MonitorCommandAnswer answer = await monitor.RunMonitorCommandAsync(command, hmp, cancellationToken).ConfigureAwait(false);
             record.Succeed();
             return answer;
         }
@@ -40,7 +41,7 @@ public sealed partial class AgentDaemon
             record.Fail(message);
             throw new ControlException(ControlErrorCodes.Failed, message);
         }
-        catch (MonitorException e)
+        catch (VmException e)
         {
             record.Fail(e.Message);
             throw new ControlException(ControlErrorCodes.MonitorUnavailable, $"the monitor of VM '{vm}' cannot take the command: {e.Message}");

@@ -6,6 +6,7 @@ using KvmUdevAgent.Core.Control;
 using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Events;
 using KvmUdevAgent.Core.Qemu;
+using KvmUdevAgent.Core.Vms;
 using KvmUdevAgent.Core.Rules;
 using KvmUdevAgent.Core.State;
 using Microsoft.Extensions.Logging;
@@ -198,12 +199,12 @@ public sealed partial class AgentDaemon : IAsyncDisposable
             {
                 await _pipeline.ObservedAsync(_stopping.Token).ConfigureAwait(false);
                 _reconcile.Register();
-                _vms.Start(null);
+                _vms.Start();
                 await WarnIfNoVmAnswersAsync(_stopping.Token).ConfigureAwait(false);
             }, CancellationToken.None);
         }
 
-        Log.Started(_logger, _source.Kind.ToString().ToLowerInvariant(), _rules.Current.Rules.Count, _rules.Current.Generation, _vms.Monitors.Count, present, _options.DryRun ? " (dry run: acting on nothing)" : string.Empty);
+        Log.Started(_logger, _source.Kind.ToString().ToLowerInvariant(), _rules.Current.Rules.Count, _rules.Current.Generation, _vms.Vms.Count, present, _options.DryRun ? " (dry run: acting on nothing)" : string.Empty);
     }
 
     /// <summary>
@@ -213,7 +214,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
     /// </summary>
     private async Task WarnIfNoVmAnswersAsync(CancellationToken cancellationToken)
     {
-        if (_vms.Monitors.Count == 0)
+        if (_vms.Vms.Count == 0)
         {
             return;
         }
@@ -227,9 +228,9 @@ public sealed partial class AgentDaemon : IAsyncDisposable
             return;
         }
 
-        if (_vms.Monitors.All(m => m.ConnectCount == 0))
+        if (_vms.Vms.All(m => m.ConnectCount == 0))
         {
-            Log.NoVmReachable(_logger, string.Join(", ", _vms.Monitors.Select(m => m.Name + " at " + m.Endpoint)));
+            Log.NoVmReachable(_logger, string.Join(", ", _vms.Vms.Select(m => m.Name + " at " + m.Target)));
         }
     }
 

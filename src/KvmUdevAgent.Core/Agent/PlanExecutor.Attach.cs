@@ -3,6 +3,7 @@ using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Qemu;
 using KvmUdevAgent.Core.Rules;
 using KvmUdevAgent.Core.State;
+using KvmUdevAgent.Core.Vms;
 
 namespace KvmUdevAgent.Core.Agent;
 
@@ -19,7 +20,7 @@ internal sealed partial class PlanExecutor
 
         record.Set("qemu_id", request.Id);
         record.Set("as", attach.Kind.ToWord());
-        if (!vms.TryGet(attach.Vm, out VmMonitor? monitor))
+        if (!vms.TryGet(attach.Vm, out IVm? monitor))
         {
             Finish(record, device.DevPath, false, $"no VM named '{attach.Vm}' in the configuration");
             return false;
@@ -32,17 +33,11 @@ internal sealed partial class PlanExecutor
             Finish(record, device.DevPath, true, result == AttachResult.AlreadyPresent ? "already attached" : "attached");
             return true;
         }
-        catch (MonitorDisconnectedException e) when (monitor.Connection == Configuration.VmConnection.OnDemand)
+        catch (VmException e) when (e.IsUnavailable)
         {
-            // Busy (another client holds the monitor) or down: the next probe reconciles.
-            Finish(record, device.DevPath, false, e.Message);
-            return false;
-        }
-        catch (MonitorDisconnectedException)
-        {
-            // The reconcile that runs when the monitor answers attaches it: the route is derived
+            // The reconcile that runs when the VM is back attaches it: the route is derived
             // from the present devices and the rules, not from this failure.
-            Finish(record, device.DevPath, false, $"the monitor of VM '{attach.Vm}' is not connected; the device is attached when it answers");
+            Finish(record, device.DevPath, false, monitor.UnavailableReason(e, attaching: true));
             return false;
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -56,7 +51,7 @@ internal sealed partial class PlanExecutor
     {
         using AuditRecord record = NewRecord(AuditTypes.DeviceDetach, device, rule, "detach", attachment.Vm);
         record.Set("qemu_id", attachment.QemuId);
-        if (!vms.TryGet(attachment.Vm, out VmMonitor? monitor))
+        if (!vms.TryGet(attachment.Vm, out IVm? monitor))
         {
             state.RemoveAttachment(attachment.Vm, attachment.QemuId);
             Finish(record, device.DevPath, false, $"no VM named '{attachment.Vm}' in the configuration any more; forgetting the attachment");
@@ -75,17 +70,11 @@ internal sealed partial class PlanExecutor
             });
             return true;
         }
-        catch (MonitorDisconnectedException e) when (monitor.Connection == Configuration.VmConnection.OnDemand)
+        catch (VmException e) when (e.IsUnavailable)
         {
+            // The reconcile when the VM is back removes kua- devices whose host device is gone.
             state.RemoveAttachment(attachment.Vm, attachment.QemuId);
-            Finish(record, device.DevPath, false, e.Message);
-            return false;
-        }
-        catch (MonitorDisconnectedException)
-        {
-            // The reconcile when the monitor answers removes kua- devices whose host device is gone.
-            state.RemoveAttachment(attachment.Vm, attachment.QemuId);
-            Finish(record, device.DevPath, false, $"the monitor of VM '{attachment.Vm}' is not connected; the device is detached when it answers");
+            Finish(record, device.DevPath, false, monitor.UnavailableReason(e, attaching: false));
             return false;
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -3,6 +3,7 @@ using KvmUdevAgent.Core.Audit;
 using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Events;
 using KvmUdevAgent.Core.Qemu;
+using KvmUdevAgent.Core.Vms;
 using KvmUdevAgent.Core.Rules;
 using KvmUdevAgent.Core.State;
 using Microsoft.Extensions.Logging;

@@ -3,6 +3,7 @@ using KvmUdevAgent.Core.Audit;
 using KvmUdevAgent.Core.Configuration;
 using KvmUdevAgent.Core.Control;
 using KvmUdevAgent.Core.Qemu;
+using KvmUdevAgent.Core.Vms;
 using KvmUdevAgent.Core.State;
 using Microsoft.Extensions.Logging;
 
@@ -53,9 +54,15 @@ internal sealed class VmMigrator(VmRegistry vms, VmReconcileCoordinator reconcil
 
     private async Task<MigrationReport> RunAsync(MigrationRequest request, Func<MigrationProgress, ValueTask>? progress, AuditRecord record, CancellationToken cancellationToken)
     {
-        if (!vms.TryGet(request.Vm, out VmMonitor? monitor))
+        if (!vms.TryGet(request.Vm, out IVm? vm))
         {
-            throw new ControlException(ControlErrorCodes.NotFound, $"no VM named '{request.Vm}'; configured: {string.Join(", ", vms.Monitors.Select(m => m.Name))}");
+            throw new ControlException(ControlErrorCodes.NotFound, $"no VM named '{request.Vm}'; configured: {string.Join(", ", vms.Vms.Select(m => m.Name))}");
+        }
+
+        // Only a VM behind a QEMU monitor is migrated by the agent; any other backend says what to use.
+        if (vm.MigrateRefusal is { } refusal || vm is not QemuVm { Monitor: var monitor })
+        {
+            throw new ControlException(ControlErrorCodes.InvalidArgument, vm.MigrateRefusal ?? $"VM '{request.Vm}' cannot be migrated by the agent");
         }
 
         if (!MigrationUri.TryParse(request.Uri, out MigrationUri? uri, out string? uriError))
@@ -207,7 +214,10 @@ internal sealed class VmMigrator(VmRegistry vms, VmReconcileCoordinator reconcil
     {
         try
         {
-            await reconcile.ReconcileAsync(monitor, cancellationToken).ConfigureAwait(false);
+            if (vms.TryGet(monitor.Name, out IVm? vm))
+            {
+                await reconcile.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is MonitorException or IOException)
         {

@@ -3,6 +3,7 @@ using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Qemu;
 using KvmUdevAgent.Core.Rules;
 using KvmUdevAgent.Core.State;
+using KvmUdevAgent.Core.Vms;
 using Microsoft.Extensions.Logging;
 
 namespace KvmUdevAgent.Core.Agent;
@@ -10,7 +11,7 @@ namespace KvmUdevAgent.Core.Agent;
 /// <summary>
 /// Makes each VM hold exactly what the rules route to it from the devices present now: run when
 /// a monitor (re)connects, after a resync and after a rules reload. Desired state comes from the
-/// tracker and the rules; actual state from QEMU (<c>qom-list</c>), never from our own records,
+/// tracker and the rules; actual state from the VM (QEMU's <c>qom-list</c>, libvirt's live XML), never from our own records,
 /// which are brought in line afterwards.
 /// </summary>
 internal sealed class VmReconcileCoordinator(
@@ -25,26 +26,26 @@ internal sealed class VmReconcileCoordinator(
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    /// <summary>Hooks every monitor's "came back" notification (which also fires on the first connect).</summary>
+    /// <summary>Hooks every VM's "came back" events (first connect, reconnect, a libvirt domain that started).</summary>
     public void Register()
     {
-        foreach (VmMonitor monitor in vms.Monitors)
+        foreach (IVm vm in vms.Vms)
         {
-            monitor.OnCameBack(ReconcileAsync);
+            vm.OnCameBack(ReconcileAsync);
         }
     }
 
     public async Task ReconcileAllAsync(CancellationToken cancellationToken)
     {
-        foreach (VmMonitor monitor in vms.Monitors)
+        foreach (IVm vm in vms.Vms)
         {
-            if (monitor.IsConnected)
+            if (vm.IsConnected)
             {
                 try
                 {
-                    await ReconcileAsync(monitor, cancellationToken).ConfigureAwait(false);
+                    await ReconcileAsync(vm, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is MonitorException or QmpException or IOException)
+                catch (Exception e) when (e is VmException or IOException)
                 {
                     // The monitor went away mid-way: its next connect reconciles again.
                 }
@@ -52,7 +53,7 @@ internal sealed class VmReconcileCoordinator(
         }
     }
 
-    public async Task ReconcileAsync(VmMonitor monitor, CancellationToken cancellationToken)
+    public async Task ReconcileAsync(IVm monitor, CancellationToken cancellationToken)
     {
         // One VM at a time: a reconnect during a resync must not attach the same device twice.
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -76,14 +76,26 @@ public enum SourceKind
     Kernel,
 }
 
-/// <summary>One VM: where its QEMU monitor listens and which protocol it speaks.</summary>
+/// <summary>
+/// One VM and how it is reached: a QEMU monitor (<see cref="Monitor"/>, <see cref="Protocol"/>) or,
+/// for a domain libvirt manages, libvirt itself (<see cref="Libvirt"/>, <see cref="Uri"/>).
+/// </summary>
 public sealed record VmConfig
 {
+    /// <summary>The default libvirt URI.</summary>
+    public const string DefaultLibvirtUri = "qemu:///system";
+
     /// <summary>The VM's name, as rules refer to it.</summary>
     public required string Name { get; init; }
 
-    /// <summary><c>unix:/path</c>, <c>tcp:host:port</c> or <c>telnet:host:port</c>.</summary>
-    public required string Monitor { get; init; }
+    /// <summary><c>unix:/path</c>, <c>tcp:host:port</c> or <c>telnet:host:port</c>; empty for a libvirt domain.</summary>
+    public string Monitor { get; init; } = "";
+
+    /// <summary>The libvirt domain name; null for a VM reached through its QEMU monitor.</summary>
+    public string? Libvirt { get; init; }
+
+    /// <summary>The libvirt connection URI (only with <see cref="Libvirt"/>). Default <c>qemu:///system</c>.</summary>
+    public string Uri { get; init; } = DefaultLibvirtUri;
 
     /// <summary>Monitor protocol; <see cref="MonitorProtocol.Auto"/> detects it from the greeting.</summary>
     public MonitorProtocol Protocol { get; init; } = MonitorProtocol.Auto;

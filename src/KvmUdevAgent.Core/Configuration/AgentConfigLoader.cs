@@ -18,7 +18,8 @@ public static partial class AgentConfigLoader
     private static readonly string[] s_topKeys =
         ["source", "sysfs_root", "rules_dir", "state_file", "control_socket", "control_group", "mount_base", "receive_buffer", "vms", "audit", "proxmox_run_dir", "proxmox_config_dir", "log"];
 
-    private static readonly string[] s_vmKeys = ["monitor", "protocol", "connection", "probe_interval", "pass_fds", "proxmox", "migration"];
+    private static readonly string[] s_vmKeys = ["monitor", "protocol", "connection", "probe_interval", "pass_fds", "proxmox", "migration", "libvirt", "uri"];
+    private static readonly string[] s_monitorOnlyKeys = ["protocol", "connection", "probe_interval", "pass_fds", "proxmox", "migration"];
     private static readonly string[] s_auditKeys = ["syslog", "facility", "app_name", "enterprise_id"];
 
     /// <summary>The keys the loader accepts, by section, for the manual page.</summary>
@@ -224,6 +225,8 @@ public static partial class AgentConfigLoader
                 }
 
                 string? monitor = null;
+                string? libvirt = null;
+                string? uri = null;
                 MonitorProtocol protocol = MonitorProtocol.Auto;
                 var sharing = new VmConfig { Name = name, Monitor = string.Empty };
                 MigrationPolicy migration = MigrationPolicy.Guard;
@@ -253,6 +256,24 @@ public static partial class AgentConfigLoader
                                 {
                                     Error(v, "bad-value", $"VM '{name}': unknown protocol '{p}'; expected one of: auto, qmp, hmp");
                                 }
+                            }
+
+                            break;
+                        case "libvirt":
+                            libvirt = Scalar(v);
+                            if (string.IsNullOrEmpty(libvirt) || libvirt.Contains('\0', StringComparison.Ordinal))
+                            {
+                                Error(v, "bad-value", $"VM '{name}': libvirt: expected the libvirt domain name (as 'virsh list --all' shows it)");
+                                libvirt = null;
+                            }
+
+                            break;
+                        case "uri":
+                            uri = Scalar(v);
+                            if (string.IsNullOrEmpty(uri) || !uri.Contains("://", StringComparison.Ordinal) || uri.Contains('\0', StringComparison.Ordinal))
+                            {
+                                Error(v, "bad-value", $"VM '{name}': uri: expected a libvirt URI, e.g. qemu:///system");
+                                uri = null;
                             }
 
                             break;
@@ -287,6 +308,36 @@ public static partial class AgentConfigLoader
                     }
                 }
 
+                bool hasMonitor = vm.Children.ContainsKey(new YamlScalarNode("monitor"));
+                bool hasLibvirt = vm.Children.ContainsKey(new YamlScalarNode("libvirt"));
+                if (hasMonitor && hasLibvirt)
+                {
+                    Error(vm, "conflicting-keys", $"VM '{name}': give either 'monitor' (a QEMU monitor) or 'libvirt' (a domain libvirt manages), not both");
+                    continue;
+                }
+
+                if (hasLibvirt)
+                {
+                    if (s_monitorOnlyKeys.FirstOrDefault(key => vm.Children.ContainsKey(new YamlScalarNode(key))) is { } monitorKey)
+                    {
+                        Error(vm, "conflicting-keys", $"VM '{name}': '{monitorKey}' is for a QEMU monitor; a libvirt domain is reached through libvirt");
+                        continue;
+                    }
+
+                    if (libvirt is not null && (uri is not null || !vm.Children.ContainsKey(new YamlScalarNode("uri"))))
+                    {
+                        builder[name] = new VmConfig { Name = name, Libvirt = libvirt, Uri = uri ?? VmConfig.DefaultLibvirtUri };
+                    }
+
+                    continue;
+                }
+
+                if (vm.Children.ContainsKey(new YamlScalarNode("uri")))
+                {
+                    Error(vm, "conflicting-keys", $"VM '{name}': 'uri' belongs with 'libvirt: DOMAIN'");
+                    continue;
+                }
+
                 if (CheckSharing(sharing, monitor is not null || vm.Children.ContainsKey(new YamlScalarNode("monitor")), protocol, vm.Children.ContainsKey(new YamlScalarNode("connection"))) is { } conflict)
                 {
                     Error(vm, "bad-value", $"VM '{name}': {conflict}");
@@ -301,9 +352,9 @@ public static partial class AgentConfigLoader
 
                 if (monitor is null)
                 {
-                    if (!vm.Children.ContainsKey(new YamlScalarNode("monitor")))
+                    if (!hasMonitor)
                     {
-                        Error(vm, "missing-key", $"VM '{name}': 'monitor' is required (unix:/path, tcp:host:port or telnet:host:port), or 'proxmox: VMID' for a Proxmox VE VM");
+                        Error(vm, "missing-key", $"VM '{name}': 'monitor' is required (unix:/path, tcp:host:port or telnet:host:port), or 'proxmox: VMID' for a Proxmox VE VM, or 'libvirt: DOMAIN' for a domain libvirt manages");
                     }
 
                     continue;

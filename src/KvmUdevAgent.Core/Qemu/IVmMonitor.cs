@@ -1,21 +1,13 @@
 namespace KvmUdevAgent.Core.Qemu;
 
 /// <summary>What the agent does to a VM, the same over QMP and HMP.</summary>
-internal interface IVmMonitor
+internal interface IVmMonitor : Vms.IVmDevices
 {
     /// <summary><c>device_add usb-host</c> with hostbus, hostport, vendorid, productid; no-op when the id is present.</summary>
     Task<AttachResult> AttachUsbHostAsync(UsbHostDevice device, CancellationToken cancellationToken);
 
     /// <summary>Block backend on the device node, then <c>usb-storage</c> or <c>virtio-blk-pci</c>; no-op when the id is present.</summary>
     Task<AttachResult> AttachBlockAsync(BlockAttachRequest request, CancellationToken cancellationToken);
-
-    /// <summary>Attaches either kind of request.</summary>
-    Task<AttachResult> AttachAsync(AttachRequest request, CancellationToken cancellationToken);
-
-    /// <summary><c>device_del</c>, wait for the removal, then drop the block node. Only <c>kua-</c> ids are accepted.</summary>
-    Task<DetachResult> DetachAsync(string id, CancellationToken cancellationToken);
-
-    Task<AgentDeviceList> ListAgentDevicesAsync(CancellationToken cancellationToken);
 
     Task<QemuVersion> QueryVersionAsync(CancellationToken cancellationToken);
 

@@ -17,4 +17,7 @@ internal class MonitorDisconnectedException : MonitorException
         : base(message, innerException)
     {
     }
+
+    /// <inheritdoc/>
+    public override bool IsUnavailable => true;
 }

@@ -1,7 +1,7 @@
 namespace KvmUdevAgent.Core.Qemu;
 
 /// <summary>Base of every failure talking to a QEMU monitor.</summary>
-internal class MonitorException : Exception
+internal class MonitorException : Vms.VmException
 {
     public MonitorException()
     {

@@ -33,7 +33,7 @@ internal sealed record UsbHostDevice : AttachRequest
 
     public override string Id { get; }
 
-    /// <summary>The device number on its bus (sysfs <c>devnum</c>), for <c>/dev/bus/usb/BBB/DDD</c> when the agent opens the node for QEMU; null when unknown.</summary>
+    /// <summary>The device number on its bus (sysfs <c>devnum</c>), for <c>/dev/bus/usb/BBB/DDD</c> when the agent opens the node for QEMU, and for libvirt's hostdev <c>address device</c>; null when unknown.</summary>
     public int? DevNum { get; init; }
 
     public static bool TryCreate(int bus, string? portPath, UsbId vendor, UsbId product, [NotNullWhen(true)] out UsbHostDevice? device, [NotNullWhen(false)] out string? reason)

@@ -45,9 +45,9 @@ internal sealed class VmReconciler
 
     /// <summary>
     /// One pass. A device that fails is recorded in <see cref="ReconcileResult.Failed"/> and the
-    /// others still proceed; losing the connection ends the pass with <see cref="MonitorDisconnectedException"/>.
+    /// others still proceed; losing the VM (a <see cref="Vms.VmException"/> that <see cref="Vms.VmException.IsUnavailable"/>) ends the pass.
     /// </summary>
-    public static async Task<ReconcileResult> ReconcileAsync(string vm, IVmMonitor monitor, IReadOnlyCollection<AttachRequest> desired, CancellationToken cancellationToken)
+    public static async Task<ReconcileResult> ReconcileAsync(string vm, Vms.IVmDevices monitor, IReadOnlyCollection<AttachRequest> desired, CancellationToken cancellationToken)
     {
         AgentDeviceList actual = await monitor.ListAgentDevicesAsync(cancellationToken).ConfigureAwait(false);
         var present = new HashSet<string>(actual.Devices.Select(d => d.Id), StringComparer.Ordinal);
@@ -76,7 +76,7 @@ internal sealed class VmReconciler
                 await monitor.DetachAsync(device.Id, cancellationToken).ConfigureAwait(false);
                 detached.Add(device.Id);
             }
-            catch (Exception e) when (e is MonitorException and not MonitorDisconnectedException)
+            catch (Vms.VmException e) when (!e.IsUnavailable)
             {
                 failed.Add((device.Id, e));
             }
@@ -95,7 +95,7 @@ internal sealed class VmReconciler
                 AttachResult result = await monitor.AttachAsync(request, cancellationToken).ConfigureAwait(false);
                 (result == AttachResult.Attached ? attached : unchanged).Add(id);
             }
-            catch (Exception e) when (e is MonitorException and not MonitorDisconnectedException)
+            catch (Vms.VmException e) when (!e.IsUnavailable)
             {
                 failed.Add((id, e));
             }
@@ -119,7 +119,7 @@ internal sealed class VmReconciler
             {
                 await monitor.DetachAsync(id, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is MonitorException and not MonitorDisconnectedException)
+            catch (Vms.VmException e) when (!e.IsUnavailable)
             {
                 failed.Add((id, e));
             }

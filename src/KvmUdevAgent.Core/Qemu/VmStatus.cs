@@ -22,6 +22,12 @@ public sealed record VmStatus
     public string? Error { get; init; }
     /// <summary>The <c>kua-</c> devices QEMU reports, in QOM order.</summary>
     public IReadOnlyList<AgentDevice> Devices { get; init; } = [];
+    /// <summary>For a libvirt domain: the domain name; null for a VM reached through its monitor.</summary>
+    public string? Domain { get; init; }
+    /// <summary>For a libvirt domain: the libvirt URI.</summary>
+    public string? Uri { get; init; }
+    /// <summary>For a libvirt domain: its state (<c>running</c>, <c>paused</c>, <c>shutoff</c>, …); null when unknown.</summary>
+    public string? State { get; init; }
     /// <summary>The Proxmox VE VMID (<c>proxmox:</c>); null for other VMs.</summary>
     public int? ProxmoxVmid { get; init; }
     /// <summary>The name Proxmox VE shows (<c>name:</c> of <c>VMID.conf</c>); null when not a Proxmox VM or unnamed.</summary>

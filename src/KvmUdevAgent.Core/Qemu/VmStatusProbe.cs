@@ -10,10 +10,6 @@ namespace KvmUdevAgent.Core.Qemu;
 /// </summary>
 public static class VmStatusProbe
 {
-    /// <summary>Probes every VM in parallel, each with its own <paramref name="timeout"/>; never throws for a VM that is down.</summary>
-    public static Task<VmStatus[]> ProbeAllAsync(IEnumerable<VmConfig> vms, TimeSpan timeout, CancellationToken cancellationToken) =>
-        Task.WhenAll(vms.Select(vm => ProbeAsync(vm, timeout, cancellationToken)));
-
     internal static async Task<VmStatus> ProbeAsync(VmConfig vm, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var status = new VmStatus { Name = vm.Name, Monitor = vm.Monitor, ConfiguredProtocol = ProtocolName(vm.Protocol) ?? "auto", ProxmoxVmid = vm.ProxmoxVmid, ProxmoxName = ProxmoxVmName.Read(vm) };
@@ -85,7 +81,15 @@ public static class VmStatusProbe
                 continue;
             }
 
-            text.Append(vm.Protocol).Append("  QEMU ").Append(vm.QemuVersion).Append('\n');
+            if (vm.Uri is not null)
+            {
+                text.Append("libvirt ").Append(vm.Uri).Append("  ").Append(vm.State).Append('\n');
+            }
+            else
+            {
+                text.Append(vm.Protocol).Append("  QEMU ").Append(vm.QemuVersion).Append('\n');
+            }
+
             if (vm.Devices.Count == 0)
             {
                 text.Append("  (no devices attached by the agent)\n");

@@ -71,7 +71,7 @@ internal static class VmsCommand
 
             // While the daemon runs it holds the monitors (QEMU serves one client each): ask it.
             VmStatus[]? fromDaemon = extra.Length == 0 ? await AskDaemonAsync(agentConfig.ControlSocket, cancellationToken).ConfigureAwait(false) : null;
-            VmStatus[] statuses = fromDaemon ?? await VmStatusProbe.ProbeAllAsync(vms.Values.OrderBy(v => v.Name, StringComparer.Ordinal), TimeSpan.FromSeconds(seconds), cancellationToken).ConfigureAwait(false);
+            VmStatus[] statuses = fromDaemon ?? await KvmUdevAgent.Core.Vms.VmRegistry.ProbeAllAsync(vms.Values.OrderBy(v => v.Name, StringComparer.Ordinal), TimeSpan.FromSeconds(seconds), cancellationToken).ConfigureAwait(false);
             if (parseResult.GetValue(json))
             {
                 await Console.Out.WriteLineAsync(VmStatusProbe.ToJson(statuses)).ConfigureAwait(false);

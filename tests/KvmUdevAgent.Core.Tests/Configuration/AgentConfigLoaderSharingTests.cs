@@ -67,7 +67,7 @@ public sealed class AgentConfigLoaderSharingTests
                 "agent.yaml:3:44: error: VM 'b': bad probe_interval '2'; expected a duration between 100ms and 10m, such as 2s",
                 "agent.yaml:4:38: error: VM 'c': unknown pass_fds 'yes'; expected one of: auto, true, false",
                 "agent.yaml:5:17: error: VM 'd': bad proxmox VMID '42'; expected the number Proxmox VE shows for the VM (100 to 999999999)",
-                "agent.yaml:5:6: error: VM 'd': 'monitor' is required (unix:/path, tcp:host:port or telnet:host:port), or 'proxmox: VMID' for a Proxmox VE VM",
+                "agent.yaml:5:6: error: VM 'd': 'monitor' is required (unix:/path, tcp:host:port or telnet:host:port), or 'proxmox: VMID' for a Proxmox VE VM, or 'libvirt: DOMAIN' for a domain libvirt manages",
                 "agent.yaml:6:6: error: VM 'e': 'proxmox' and 'monitor' exclude each other: a Proxmox VE VM's monitor is proxmox_run_dir/VMID.qmp",
                 "agent.yaml:7:6: error: VM 'f': a Proxmox VE VM is always reached on demand (qm and pvestatd connect per command); remove 'connection: persistent'",
                 "agent.yaml:8:6: error: VM 'g': a Proxmox VE VM's monitor speaks QMP; remove 'protocol: hmp'",

@@ -86,8 +86,31 @@ public sealed class AgentConfigLoaderTests
                 "agent.yaml:1:9: error: unknown source 'udevd'; expected one of: auto, udev, kernel",
                 "agent.yaml:3:21: error: VM 'winxp': 'serial:/dev/ttyS0' is not a monitor address; expected unix:/path, tcp:host:port or telnet:host:port",
                 "agent.yaml:4:3: error: 'bad name' is not a valid VM name; use letters, digits, '-', '_' and '.', starting with a letter or digit (at most 64)",
-                "agent.yaml:5:6: error: VM 'c': 'monitor' is required (unix:/path, tcp:host:port or telnet:host:port), or 'proxmox: VMID' for a Proxmox VE VM",
+                "agent.yaml:5:6: error: VM 'c': 'monitor' is required (unix:/path, tcp:host:port or telnet:host:port), or 'proxmox: VMID' for a Proxmox VE VM, or 'libvirt: DOMAIN' for a domain libvirt manages",
                 "agent.yaml:7:13: error: unknown syslog facility 'nope'; expected one of: kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, ftp, local0, local1, local2, local3, local4, local5, local6, local7",
+            ],
+            diagnostics.Select(d => d.ToString()));
+    }
+
+    [Fact]
+    public void Parse_LibvirtDomain_DefaultUriOrGiven()
+    {
+        AgentConfig config = Parse("vms:\n  a: { libvirt: win10 }\n  b: { libvirt: lab, uri: \"qemu:///system?socket=/s\" }\n", out var diagnostics);
+        Assert.Empty(diagnostics);
+        Assert.Equal(("win10", "qemu:///system", ""), (config.Vms["a"].Libvirt, config.Vms["a"].Uri, config.Vms["a"].Monitor));
+        Assert.Equal(("lab", "qemu:///system?socket=/s"), (config.Vms["b"].Libvirt, config.Vms["b"].Uri));
+    }
+
+    [Fact]
+    public void Rejects_LibvirtMixedWithMonitorOrProtocol()
+    {
+        Parse("vms:\n  a: { libvirt: x, monitor: 'unix:/m' }\n  b: { libvirt: y, protocol: qmp }\n  c: { monitor: 'unix:/m', uri: 'qemu:///system' }\n  d: { libvirt: z, uri: nope }\n", out var diagnostics);
+        Assert.Equal(
+            [
+                "agent.yaml:2:6: error: VM 'a': give either 'monitor' (a QEMU monitor) or 'libvirt' (a domain libvirt manages), not both",
+                "agent.yaml:3:6: error: VM 'b': 'protocol' is for a QEMU monitor; a libvirt domain is reached through libvirt",
+                "agent.yaml:4:6: error: VM 'c': 'uri' belongs with 'libvirt: DOMAIN'",
+                "agent.yaml:5:25: error: VM 'd': uri: expected a libvirt URI, e.g. qemu:///system",
             ],
             diagnostics.Select(d => d.ToString()));
     }

@@ -23,7 +23,7 @@ public sealed class VmStatusProbeTests : IClassFixture<QmpQemuFixture>
             await new MonitorCommands(connection).AttachUsbHostAsync(drive, CancellationToken.None);
         }
 
-        VmStatus[] statuses = await VmStatusProbe.ProbeAllAsync(
+        VmStatus[] statuses = await KvmUdevAgent.Core.Vms.VmRegistry.ProbeAllAsync(
         [
             new VmConfig { Name = "winxp", Monitor = "unix:" + _fixture.Qemu.QmpSocket },
             new VmConfig { Name = "centos", Monitor = "unix:" + Path.Combine(_fixture.Qemu.TempDir, "absent.sock"), Protocol = MonitorProtocol.Hmp },
