@@ -83,7 +83,7 @@ internal static class LibvirtDeviceXml
             w.WriteAttributeString("bus", usb ? "usb" : "virtio");
             if (usb)
             {
-                w.WriteAttributeString("removable", "on");
+                w.WriteAttributeString("removable", request.Removable ? "on" : "off");
             }
 
             w.WriteEndElement();
@@ -104,12 +104,12 @@ internal static class LibvirtDeviceXml
 
     /// <summary>
     /// The serial as libvirt accepts it: it refuses anything outside <c>[A-Za-z0-9_. -]</c>
-    /// ("driver serial … contains unsafe characters"), so another serial is left out rather than
+    /// ("driver serial … contains unsafe characters"), so another serial (or one of blanks only) is left out rather than
     /// failing the attach.
     /// </summary>
     public static string? GuestSerial(string? serial)
     {
-        if (string.IsNullOrEmpty(serial) || serial.Length > MaxSerialLength)
+        if (string.IsNullOrWhiteSpace(serial) || serial.Length > MaxSerialLength)
         {
             return null;
         }
