@@ -105,11 +105,11 @@ internal static class LibvirtDeviceXml
     /// <summary>
     /// The serial as libvirt accepts it: it refuses anything outside <c>[A-Za-z0-9_. -]</c>
     /// ("driver serial … contains unsafe characters"), so another serial is left out rather than
-    /// failing the attach.
+    /// failing the attach. A blank serial says nothing to the guest and is left out too.
     /// </summary>
     public static string? GuestSerial(string? serial)
     {
-        if (string.IsNullOrEmpty(serial) || serial.Length > MaxSerialLength)
+        if (string.IsNullOrWhiteSpace(serial) || serial.Length > MaxSerialLength)
         {
             return null;
         }
