@@ -29,6 +29,9 @@ internal sealed class HookCgroups
     /// <summary>The cgroup directory hooks are created in.</summary>
     public string Directory => _directory;
 
+    /// <summary>Hook cgroups of agents that no longer run, removed at start (what still ran in them was killed).</summary>
+    public IReadOnlyList<string> SweptAtStart { get; private set; } = [];
+
     /// <summary>
     /// Finds the agent's cgroup v2 directory and checks that a child can be made and killed there.
     /// Null with a reason when not (cgroup v1 only, no cgroup2 mount, read-only, kernel without <c>cgroup.kill</c>).
@@ -85,8 +88,44 @@ internal sealed class HookCgroups
             return null;
         }
 
+        cgroups.SweptAtStart = SweepStale(directory);
         reason = "";
         return cgroups;
+    }
+
+    /// <summary>
+    /// An agent killed without a chance to clean up (SIGKILL, OOM) leaves its hooks' cgroups behind,
+    /// with hooks that nobody times out any more: kill them, as that agent's timeout would have, and
+    /// remove the cgroups. Only cgroups named <c>kua-hook.PID.N</c> whose PID no longer runs are
+    /// touched, so another agent's hooks beside ours (tests share one cgroup) are left alone.
+    /// </summary>
+    private static List<string> SweepStale(string directory)
+    {
+        var swept = new List<string>();
+        IEnumerable<string> candidates;
+        try
+        {
+            candidates = System.IO.Directory.EnumerateDirectories(directory, "kua-hook.*");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return swept;
+        }
+
+        foreach (string path in candidates)
+        {
+            string[] parts = Path.GetFileName(path).Split('.');
+            if (parts.Length == 3
+                && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int owner)
+                && owner != Environment.ProcessId
+                && !System.IO.Directory.Exists("/proc/" + owner.ToString(CultureInfo.InvariantCulture))
+                && new HookCgroup(path).RemoveAsync(TimeSpan.FromSeconds(1)).GetAwaiter().GetResult())
+            {
+                swept.Add(path);
+            }
+        }
+
+        return swept;
     }
 
     /// <summary>Makes a fresh, empty cgroup for one hook (<see cref="HookProcess.Start"/> puts it there); null with a reason when that fails.</summary>

@@ -61,6 +61,10 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         {
             Log.HookCgroupsUnavailable(_logger, cgroupsUnavailable);
         }
+        else if (cgroups.SweptAtStart.Count > 0)
+        {
+            Log.HookCgroupsSwept(_logger, cgroups.SweptAtStart.Count, string.Join(", ", cgroups.SweptAtStart));
+        }
 
         var executor = new PlanExecutor(vms, _mounts, new HookRunner(loggerFactory.CreateLogger<HookRunner>(), cgroups), state, _audit, _counters, _logger);
         _reconcile = new VmReconcileCoordinator(vms, rules, tracker, state, _audit, _logger);

@@ -58,4 +58,7 @@ internal static partial class Log
 
     [LoggerMessage(LogEvents.AgentHookCgroupsUnavailable, LogLevel.Warning, "Hooks run without a cgroup of their own ({Reason}): on timeout or exit only their process group is killed, and a child that calls setsid escapes")]
     public static partial void HookCgroupsUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(LogEvents.AgentHookCgroupsSwept, LogLevel.Warning, "Removed {Count} hook cgroups left by an agent that no longer runs, killing what still ran in them: {Cgroups}")]
+    public static partial void HookCgroupsSwept(ILogger logger, int count, string cgroups);
 }

@@ -20,4 +20,5 @@ internal static partial class LogEvents
     public const int AgentRulesUnchanged = 9032;
     public const int AgentDeviceQueueOverflow = 9040;
     public const int AgentHookCgroupsUnavailable = 9020;
+    public const int AgentHookCgroupsSwept = 9021;
 }

@@ -104,8 +104,8 @@ internal static class LibvirtDeviceXml
 
     /// <summary>
     /// The serial as libvirt accepts it: it refuses anything outside <c>[A-Za-z0-9_. -]</c>
-    /// ("driver serial … contains unsafe characters"), so another serial (or one of blanks only) is left out rather than
-    /// failing the attach.
+    /// ("driver serial … contains unsafe characters"), so another serial is left out rather than
+    /// failing the attach. A blank serial says nothing to the guest and is left out too.
     /// </summary>
     public static string? GuestSerial(string? serial)
     {

@@ -36,7 +36,7 @@ public sealed class LibvirtDeviceXmlTests
         Assert.True(BlockAttachRequest.TryCreate("/dev/loop3", BlockDeviceModel.UsbStorage, true, "k", "AB-12.x y", null, out BlockAttachRequest? fixedDisk, out _));
         Assert.Equal("off", (string?)XElement.Parse(LibvirtDeviceXml.Disk(fixedDisk, s_live, "winxp")).Element("target")!.Attribute("removable"));
         BlockAttachRequest request = fixedDisk with { Removable = true };
-        XElement disk = XElement.Parse(LibvirtDeviceXml.Disk(request, s_live, "winxp"));
+        XElement disk = XElement.Parse(LibvirtDeviceXml.Disk(request, s_live, "winxp"), LoadOptions.PreserveWhitespace);
         Assert.Equal("block", (string?)disk.Attribute("type"));
         Assert.Equal("/dev/loop3", (string?)disk.Element("source")!.Attribute("dev"));
         Assert.Equal("sdb", (string?)disk.Element("target")!.Attribute("dev"));
@@ -75,7 +75,7 @@ public sealed class LibvirtDeviceXmlTests
             foreach (string serial in crafted.Append(hostile))
             {
                 Assert.True(BlockAttachRequest.TryCreate("/dev/loop3", BlockDeviceModel.UsbStorage, false, serial, serial, null, out BlockAttachRequest? request, out _));
-                XElement disk = XElement.Parse(LibvirtDeviceXml.Disk(request, s_live, "winxp"));
+                XElement disk = XElement.Parse(LibvirtDeviceXml.Disk(request, s_live, "winxp"), LoadOptions.PreserveWhitespace);
                 Assert.Equal(["driver", "source", "target", .. (disk.Element("serial") is null ? Array.Empty<string>() : ["serial"]), "alias"], disk.Elements().Select(e => e.Name.LocalName));
                 Assert.Equal(["dev"], disk.Element("source")!.Attributes().Select(a => a.Name.LocalName));
                 Assert.Equal("/dev/loop3", (string?)disk.Element("source")!.Attribute("dev"));
@@ -92,6 +92,7 @@ public sealed class LibvirtDeviceXmlTests
     {
         Assert.Null(LibvirtDeviceXml.GuestSerial("A&B<x"));
         Assert.Null(LibvirtDeviceXml.GuestSerial(new string('a', 65)));
+        Assert.Null(LibvirtDeviceXml.GuestSerial(" "));
         Assert.Equal("576B63C4", LibvirtDeviceXml.GuestSerial("576B63C4"));
     }
 

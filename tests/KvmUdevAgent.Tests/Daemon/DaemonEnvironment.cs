@@ -241,6 +241,16 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
         }
 
         Sysfs.Dispose();
+
+        // A test that failed before its drive was unplugged leaves the daemon's mount behind (a
+        // stopped daemon unmounts nothing): take it down here, deepest first, so no mount outlives
+        // the test and the failure that caused it is the one reported.
+        string work = Path.GetFullPath(Work) + "/";
+        foreach (var mount in Core.Actions.MountInfo.Read().Where(m => m.MountPoint.StartsWith(work, StringComparison.Ordinal)).OrderByDescending(m => m.MountPoint.Length))
+        {
+            await ProcessRunner.RunAsync("umount", ["-l", "--", mount.MountPoint]);
+        }
+
         Directory.Delete(Work, recursive: true);
     }
 }
