@@ -37,7 +37,7 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
         rules:
           - name: loop-to-virt
             match: { subsystem: block, kernel: "{{kernel}}" }
-            attach: { vm: virt, as: usb-storage, read_only: {{(readOnly ? "true" : "false")}} }
+            attach: { vm: virt, as: usb-storage, read_only: {{(readOnly ? "true" : "false")}}, removable: true }
         """;
 
     private async Task<DaemonEnvironment> EnvironmentAsync(string domain, LoopDevice loop, string? uri = null)
@@ -56,6 +56,7 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
         XElement disk = routed.Disk;
         Assert.StartsWith("ua-kua-b", (string?)disk.Element("alias")!.Attribute("name"), StringComparison.Ordinal);
         Assert.Equal("usb", (string?)disk.Element("target")!.Attribute("bus"));
+        // A loop device is a fixed disk; the rule forces removable (issue 13) and libvirt's XML follows.
         Assert.Equal("on", (string?)disk.Element("target")!.Attribute("removable"));
         Assert.NotNull(disk.Element("readonly"));
         Assert.Contains(loop.DevicePath, Libvirtd.QemuOpenDevices(domain));
