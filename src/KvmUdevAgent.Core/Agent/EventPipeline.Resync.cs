@@ -1,4 +1,5 @@
 using KvmUdevAgent.Core.Audit;
+using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Events;
 
 namespace KvmUdevAgent.Core.Agent;
@@ -44,7 +45,11 @@ internal sealed partial class EventPipeline
             Dispatch(remove);
         }
 
-        Coldplug(cancellationToken);
+        foreach (Uevent uevent in _coldplug.Enumerate(cancellationToken))
+        {
+            Dispatch(KeepLastProperties(uevent));
+        }
+
         Log.Resync(_logger, present.Count, gone.Count);
         _ = Task.Run(
             async () =>
@@ -53,6 +58,37 @@ internal sealed partial class EventPipeline
                 await _reconcile.ReconcileAllAsync(cancellationToken).ConfigureAwait(false);
             },
             cancellationToken);
+    }
+
+    /// <summary>
+    /// A device still present keeps what its last event said and sysfs cannot (a synthetic uevent's
+    /// <c>SYNTH_ARG_*</c>, udev's properties): a resync recovers lost events, it must not forget the
+    /// properties a rule routed the device by, or the reconcile that follows detaches it. SEQNUM gaps
+    /// are common on a host whose containers create network namespaces (their net devices' events
+    /// take sequence numbers the host never sees), so this happens without any real loss.
+    /// </summary>
+    private Uevent KeepLastProperties(Uevent fromSysfs)
+    {
+        if (!_tracker.TryGet(fromSysfs.DevPath, out TrackedDevice? tracked) || tracked.View?.Event is not { } last)
+        {
+            return fromSysfs;
+        }
+
+        var merged = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (KeyValuePair<string, string> property in last.Properties)
+        {
+            if (property.Key is not (UeventKeys.Action or UeventKeys.SeqNum))
+            {
+                merged[property.Key] = property.Value;
+            }
+        }
+
+        foreach (KeyValuePair<string, string> property in fromSysfs.Properties)
+        {
+            merged[property.Key] = property.Value;
+        }
+
+        return Uevent.Create(fromSysfs.Source, merged, fromSysfs.Coldplug, fromSysfs.ReceivedTimestamp);
     }
 
     /// <summary>
