@@ -58,6 +58,9 @@ public sealed class LoopDevice : IAsyncDisposable
             }
 
             string device = (await TestProcess.RunAsync("losetup", "util-linux", "--find", "--show", file)).Trim();
+            // A read-only flag set on the block device (blockdev --setro, BLKROSET) outlives its
+            // detach, so a loop number a test left read-only refuses writes (EACCES) to the next user.
+            await TestProcess.RunAsync("blockdev", "util-linux", "--setrw", device);
             return new LoopDevice(file, device);
         }
         catch

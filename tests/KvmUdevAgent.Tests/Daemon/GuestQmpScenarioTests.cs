@@ -65,7 +65,7 @@ public sealed class GuestQmpScenarioTests(QmpGuestFixture fixture) : IClassFixtu
         GuestScenario.Drive forcedOff = await s.PlugAsync(Drive(s, "aaa2", "2", "sdl", removable: true), "FORCEDOFF");
         GuestScenario.Drive forcedOn = await s.PlugAsync(Drive(s, "aaa3", "3", "sdm", removable: false), "FORCEDON");
 
-        GuestReport seen = await s.Guest.WaitForAsync(
+        GuestReport seen = await s.WaitForAsync(
             r => r.DiskWithNonce(fixedReadOnly.Nonce) is not null && r.DiskWithNonce(forcedOff.Nonce) is not null && r.DiskWithNonce(forcedOn.Nonce) is not null,
             "the three drives' filesystems");
         Assert.Equal(["S1", "S2", "S3"], seen.Plugged.Select(u => u.Serial).Order(StringComparer.Ordinal));
@@ -74,7 +74,7 @@ public sealed class GuestQmpScenarioTests(QmpGuestFixture fixture) : IClassFixtu
         Assert.Equal((true, false, "FORCEDON"), Flags(seen.DiskWithNonce(forcedOn.Nonce)!));
 
         s.Unplug(fixedReadOnly);
-        GuestReport after = await s.Guest.WaitForAsync(r => r.DiskWithNonce(fixedReadOnly.Nonce) is null && !r.Plugged.Any(u => u.Serial == "S1"), "the read-only drive gone");
+        GuestReport after = await s.WaitForAsync(r => r.DiskWithNonce(fixedReadOnly.Nonce) is null && !r.Plugged.Any(u => u.Serial == "S1"), "the read-only drive gone");
         Assert.Equal(2, after.Disks.Count);
     }
 

@@ -75,10 +75,24 @@ internal sealed class GuestScenario : IAsyncDisposable
 
     /// <summary>The guest's report once its kernel read <paramref name="drive"/>'s filesystem.</summary>
     public Task<GuestReport> WaitUntilSeenAsync(Drive drive) =>
-        Guest.WaitForAsync(r => r.DiskWithNonce(drive.Nonce) is not null, $"the filesystem of the drive labelled {drive.Label} (nonce {drive.Nonce})");
+        WaitForAsync(r => r.DiskWithNonce(drive.Nonce) is not null, $"the filesystem of the drive labelled {drive.Label} (nonce {drive.Nonce})");
 
     public Task<GuestReport> WaitUntilGoneAsync() =>
-        Guest.WaitForAsync(r => !r.Plugged.Any() && r.Disks.Count == 0, "every drive gone");
+        WaitForAsync(r => !r.Plugged.Any() && r.Disks.Count == 0, "every drive gone");
+
+    /// <summary>As <see cref="LinuxGuest.WaitForAsync"/>; a failure also says what QEMU has and what the daemon logged.</summary>
+    public async Task<GuestReport> WaitForAsync(Func<GuestReport, bool> condition, string what)
+    {
+        try
+        {
+            return await Guest.WaitForAsync(condition, what);
+        }
+        catch (TimeoutException e)
+        {
+            var devices = await DaemonEnvironment.AgentDevicesAsync(Guest.Qemu);
+            throw new TimeoutException(e.Message + "\nQEMU's agent devices: [" + string.Join(", ", devices.Keys) + "]\ndaemon stderr:\n" + Env.Daemon?.Stderr, e);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
