@@ -173,9 +173,17 @@ internal sealed class LinuxGuest : IAsyncDisposable
                 }
                 else if (line == "KUA end" && block is not null)
                 {
-                    GuestReport report = GuestReport.Parse(block, Stopwatch.GetTimestamp());
+                    try
+                    {
+                        GuestReport report = GuestReport.Parse(block, Stopwatch.GetTimestamp());
+                        Publish(() => _latest = report);
+                    }
+                    catch (FormatException e)
+                    {
+                        Publish(() => _errors.Add(e.Message));
+                    }
+
                     block = null;
-                    Publish(() => _latest = report);
                 }
                 else if (line.StartsWith("KUA error ", StringComparison.Ordinal))
                 {
