@@ -9,6 +9,7 @@ return args.FirstOrDefault() switch
     "netlink-throughput" => await NetlinkThroughput.RunAsync(args[1..]),
     "libvirt-latency" => await KvmUdevAgent.Bench.Libvirt.LibvirtLatency.RunAsync(args[1..]),
     "on-demand-latency" => await KvmUdevAgent.Bench.Qemu.OnDemandLatency.RunAsync(args[1..]),
+    "guest-latency" => await KvmUdevAgent.Bench.Qemu.GuestLatency.RunAsync(args[1..]),
     _ => Run(args),
 };
 

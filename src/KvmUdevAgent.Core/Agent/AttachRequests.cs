@@ -9,8 +9,9 @@ namespace KvmUdevAgent.Core.Agent;
 /// <summary>Turns a planned attach and the device's identity into what QEMU is asked for.</summary>
 internal static class AttachRequests
 {
-    public static bool TryCreate(AttachKind kind, bool readOnly, DeviceView device, [NotNullWhen(true)] out AttachRequest? request, [NotNullWhen(false)] out string? reason)
+    public static bool TryCreate(PlannedAttach attach, DeviceView device, [NotNullWhen(true)] out AttachRequest? request, [NotNullWhen(false)] out string? reason)
     {
+        AttachKind kind = attach.Kind;
         switch (kind)
         {
             case AttachKind.UsbHost:
@@ -25,7 +26,7 @@ internal static class AttachRequests
                 return false;
             case AttachKind.UsbStorage or AttachKind.VirtioBlk:
                 BlockDeviceModel model = kind == AttachKind.UsbStorage ? BlockDeviceModel.UsbStorage : BlockDeviceModel.VirtioBlk;
-                if (BlockAttachRequest.TryCreate(device.Identity, model, readOnly, pciBus: null, out BlockAttachRequest? block, out reason))
+                if (BlockAttachRequest.TryCreate(device.Identity, model, attach.ReadOnly, attach.Removable, pciBus: null, out BlockAttachRequest? block, out reason))
                 {
                     request = block;
                     return true;

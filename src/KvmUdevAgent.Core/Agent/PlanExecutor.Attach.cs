@@ -12,7 +12,7 @@ internal sealed partial class PlanExecutor
     public async Task<bool> AttachAsync(PlannedAttach attach, DeviceView device, CancellationToken cancellationToken)
     {
         using AuditRecord record = NewRecord(AuditTypes.DeviceAttach, device, attach.Rule, "attach", attach.Vm);
-        if (!AttachRequests.TryCreate(attach.Kind, attach.ReadOnly, device, out AttachRequest? request, out string? reason))
+        if (!AttachRequests.TryCreate(attach, device, out AttachRequest? request, out string? reason))
         {
             Finish(record, device.DevPath, false, reason);
             return false;
@@ -24,6 +24,25 @@ internal sealed partial class PlanExecutor
         {
             Finish(record, device.DevPath, false, $"no VM named '{attach.Vm}' in the configuration");
             return false;
+        }
+
+        if (request is BlockAttachRequest block)
+        {
+            // What the guest is shown, as sent.
+            if (block.Model == BlockDeviceModel.UsbStorage)
+            {
+                record.Set("removable", block.Removable ? "yes" : "no");
+            }
+
+            GuestSerial serial = monitor.GuestSerialFor(block);
+            if (serial.Sent is { } sent)
+            {
+                record.Set("guest_serial", sent);
+            }
+            else if (serial.OmittedReason is { } omitted)
+            {
+                record.Set("guest_serial_omitted", omitted);
+            }
         }
 
         try

@@ -91,7 +91,7 @@ internal sealed class VmReconcileCoordinator(
             foreach (PlannedAction action in ruleSet.Evaluate(device).Actions)
             {
                 if (action is PlannedAttach attach && attach.Vm == vm
-                    && AttachRequests.TryCreate(attach.Kind, attach.ReadOnly, device, out AttachRequest? request, out _))
+                    && AttachRequests.TryCreate(attach, device, out AttachRequest? request, out _))
                 {
                     wanted.TryAdd(request.Id, new Wanted(request, attach, device));
                 }

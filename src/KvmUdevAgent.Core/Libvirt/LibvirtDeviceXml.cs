@@ -83,7 +83,7 @@ internal static class LibvirtDeviceXml
             w.WriteAttributeString("bus", usb ? "usb" : "virtio");
             if (usb)
             {
-                w.WriteAttributeString("removable", "on");
+                w.WriteAttributeString("removable", request.Removable ? "on" : "off");
             }
 
             w.WriteEndElement();

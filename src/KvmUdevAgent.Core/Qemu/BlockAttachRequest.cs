@@ -31,9 +31,13 @@ internal sealed record BlockAttachRequest : AttachRequest
 
     /// <summary>
     /// Serial number shown to the guest (QEMU's <c>serial</c> device property), usually the host
-    /// drive's. Hostile: sent over QMP as an escaped JSON value, never over HMP (omitted there).
+    /// drive's. Hostile: sent over QMP as an escaped JSON value, over HMP only when
+    /// <see cref="Qemu.GuestSerial.Choose"/> finds it strict.
     /// </summary>
     public string? GuestSerial { get; }
+
+    /// <summary>Whether a <c>usb-storage</c> guest sees a removable disk (QEMU's <c>removable</c>); a flash drive is.</summary>
+    public bool Removable { get; init; }
 
     /// <summary>PCI bus for <c>virtio-blk-pci</c> (a <c>pcie-root-port</c> id on q35); null to find a free one.</summary>
     public string? PciBus { get; }
@@ -45,19 +49,28 @@ internal sealed record BlockAttachRequest : AttachRequest
     /// <summary>
     /// Builds the request for a block device as the daemon sees it: its node, and an identity key
     /// from the USB vendor:product:serial and port path plus the filesystem UUID, so two identical
-    /// drives differ. The device's serial is shown to the guest (over QMP only).
+    /// drives differ. The device's serial is shown to the guest, and a usb-storage disk is removable
+    /// when the host disk is (or <paramref name="removable"/> says so).
     /// </summary>
     public static bool TryCreate(
         Devices.DeviceIdentity identity,
         BlockDeviceModel model,
         bool readOnly,
+        bool? removable,
         string? pciBus,
         [NotNullWhen(true)] out BlockAttachRequest? request,
         [NotNullWhen(false)] out string? reason)
     {
         ArgumentNullException.ThrowIfNull(identity);
         string identityKey = string.Join('\n', identity.Vendor?.ToString(), identity.Product?.ToString(), identity.Serial, identity.BusNum?.ToString(System.Globalization.CultureInfo.InvariantCulture), identity.PortPath, identity.FsUuid);
-        return TryCreate(identity.DevNode, model, readOnly, identityKey, identity.Serial, pciBus, out request, out reason);
+        if (!TryCreate(identity.DevNode, model, readOnly, identityKey, identity.Serial, pciBus, out request, out reason))
+        {
+            return false;
+        }
+
+        // As the host disk says (sysfs "removable"), unless the rule forces it.
+        request = request with { Removable = model == BlockDeviceModel.UsbStorage && (removable ?? identity.Removable ?? false) };
+        return true;
     }
 
     public static bool TryCreate(

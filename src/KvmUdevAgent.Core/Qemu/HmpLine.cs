@@ -68,7 +68,7 @@ internal sealed class HmpLine
     public HmpLine Option(string key, QemuValue value)
     {
         EnsureSafe(key, nameof(key));
-        if (!value.IsNumber)
+        if (value.Text is not null)
         {
             EnsureSafe(value.Text!, nameof(value));
         }

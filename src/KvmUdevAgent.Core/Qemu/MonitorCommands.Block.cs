@@ -26,11 +26,14 @@ internal sealed partial class MonitorCommands
         else
         {
             driver = "usb-storage";
+            if (request.Removable)
+            {
+                properties.Add(new("removable", QemuValue.Of(true)));
+            }
         }
 
-        // The serial is device data: over QMP it is an escaped JSON value; HMP could only take it
-        // raw, so there the guest does without it.
-        if (request.GuestSerial is { Length: > 0 } serial && _connection.Protocol == MonitorProtocol.Qmp)
+        // The serial is device data: over QMP an escaped JSON value; over HMP only a strict one.
+        if (GuestSerial.Choose(request.GuestSerial, request.Model, _connection.Protocol).Sent is { } serial)
         {
             properties.Add(new("serial", QemuValue.Of(serial)));
         }

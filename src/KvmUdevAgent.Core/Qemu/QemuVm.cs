@@ -26,6 +26,10 @@ internal sealed class QemuVm(VmMonitor monitor) : IVm
     public Task<MonitorCommandAnswer> RunMonitorCommandAsync(string command, bool hmp, CancellationToken cancellationToken) =>
         Monitor.RunCommandAsync(Name, command, hmp, cancellationToken);
 
+    public GuestSerial GuestSerialFor(BlockAttachRequest request) =>
+        // An HMP monitor is detected on connect; before that, assume the strict one.
+        GuestSerial.Choose(request.GuestSerial, request.Model, Monitor.Protocol ?? (Monitor.ConfiguredProtocol == Configuration.MonitorProtocol.Qmp ? Configuration.MonitorProtocol.Qmp : Configuration.MonitorProtocol.Hmp));
+
     public Task<string?> AttachRefusalAsync(CancellationToken cancellationToken) => Monitor.AttachRefusalAsync(cancellationToken);
 
     public void OnCameBack(Func<IVm, CancellationToken, Task> handler) => Monitor.OnCameBack((_, cancellationToken) => handler(this, cancellationToken));

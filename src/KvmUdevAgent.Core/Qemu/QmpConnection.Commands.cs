@@ -49,7 +49,11 @@ internal sealed partial class QmpConnection
             w.WriteString("id", device.Id);
             foreach ((string name, QemuValue value) in device.Properties)
             {
-                if (value.IsNumber)
+                if (value.Flag is { } flag)
+                {
+                    w.WriteBoolean(name, flag);
+                }
+                else if (value.IsNumber)
                 {
                     w.WriteNumber(name, value.Number);
                 }

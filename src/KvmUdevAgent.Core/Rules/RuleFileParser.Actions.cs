@@ -5,7 +5,7 @@ namespace KvmUdevAgent.Core.Rules;
 
 internal sealed partial class RuleFileParser
 {
-    private static readonly string[] s_attachKeys = ["vm", "as", "read_only"];
+    private static readonly string[] s_attachKeys = ["vm", "as", "read_only", "removable"];
     private static readonly string[] s_mountKeys = ["path", "options", "allow"];
     private static readonly string[] s_hookKeys = ["run", "timeout", "on_remove"];
 
@@ -20,6 +20,7 @@ internal sealed partial class RuleFileParser
         SourcePosition vmPosition = map.Position;
         AttachKind? kind = null;
         bool readOnly = false;
+        bool? removable = null;
         foreach (var (key, value) in map.Entries)
         {
             switch (key.Value)
@@ -51,6 +52,9 @@ internal sealed partial class RuleFileParser
                 case "read_only":
                     readOnly = Boolean(value) ?? false;
                     break;
+                case "removable":
+                    removable = Boolean(value);
+                    break;
                 default:
                     UnknownKey(key, s_attachKeys, DiagnosticCodes.UnknownActionKey, "attach key");
                     break;
@@ -62,7 +66,7 @@ internal sealed partial class RuleFileParser
             Error(map.Position, DiagnosticCodes.MissingKey, "'attach:' needs 'vm:', the name of a VM from the agent configuration");
         }
 
-        return vm is null ? null : new AttachSpec(vm, kind, readOnly, vmPosition);
+        return vm is null ? null : new AttachSpec(vm, kind, readOnly, vmPosition, removable);
     }
 
     private MountSpec? ParseMount(YamlNode node)

@@ -79,7 +79,7 @@ internal static class RuleReference
 
             | Action | Keys |
             |--------|------|
-            | `attach` | `vm` (required, a VM from the configuration), `as` (`usb-host`, `usb-storage`, `virtio-blk`; default `usb-host` for a USB device, `usb-storage` for a block device), `read_only` (default false) |
+            | `attach` | `vm` (required, a VM from the configuration), `as` (`usb-host`, `usb-storage`, `virtio-blk`; default `usb-host` for a USB device, `usb-storage` for a block device), `read_only` (default false), `removable` (usb-storage: whether the guest sees a removable disk; default as the host disk's sysfs `removable`) |
             | `mount` | `path` (required, template relative to the mount base; each `/`-separated segment is expanded and sanitised), `options` (list), `allow` (list of `exec`, `suid`, `dev`) |
             | `hook` | `run` (required, argv list: absolute program path, then argument templates; never a shell), `timeout` (`500ms`, `10s`, `2m`; default 10s, at most 1h), `on_remove` (argv list run on removal) |
 

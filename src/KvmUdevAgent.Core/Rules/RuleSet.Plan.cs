@@ -22,7 +22,10 @@ internal sealed partial class RuleSet
             if (!match.Shadowed && d.Attach is { } attach)
             {
                 AttachKind kind = attach.Kind ?? DefaultKind(device);
-                actions.Add(match.Reverse ? new PlannedDetach(d.Name, attach.Vm, kind) : new PlannedAttach(d.Name, attach.Vm, kind, attach.ReadOnly));
+                actions.Add(match.Reverse ? new PlannedDetach(d.Name, attach.Vm, kind) : new PlannedAttach(
+                    d.Name, attach.Vm, kind, attach.ReadOnly,
+                    kind == AttachKind.UsbStorage ? attach.Removable ?? device.Identity.Removable ?? false : null,
+                    kind is AttachKind.UsbStorage or AttachKind.VirtioBlk && device.Identity.Serial is { Length: > 0 } serial ? serial : null));
             }
 
             if (!match.Shadowed && d.Mount is { } mount)

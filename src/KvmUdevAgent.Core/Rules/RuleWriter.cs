@@ -100,6 +100,12 @@ internal static class RuleWriter
                 Plain(e, "true");
             }
 
+            if (attach.Removable is { } removable)
+            {
+                Plain(e, "removable");
+                Plain(e, removable ? "true" : "false");
+            }
+
             e.Emit(new MappingEnd());
         }
 

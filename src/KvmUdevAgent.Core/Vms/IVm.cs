@@ -31,6 +31,9 @@ internal interface IVm : IVmDevices, IAsyncDisposable
     Task<MonitorCommandAnswer> RunMonitorCommandAsync(string command, bool hmp, CancellationToken cancellationToken);
 
     /// <summary>Why nothing may be attached now (e.g. a QEMU migrating in or out, design §7), or null when attaching is fine.</summary>
+    /// <summary>The serial a drive's guest is shown through this VM's monitor, or why it is left out.</summary>
+    GuestSerial GuestSerialFor(BlockAttachRequest request);
+
     Task<string?> AttachRefusalAsync(CancellationToken cancellationToken);
 
     /// <summary>What the audit says when <paramref name="error"/> (unavailable) stopped an attach or detach: why, and what happens next.</summary>

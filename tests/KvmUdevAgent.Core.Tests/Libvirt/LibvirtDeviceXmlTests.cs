@@ -33,7 +33,9 @@ public sealed class LibvirtDeviceXmlTests
     [Fact]
     public void Disk_UsbReadOnly_FreeTargetRemovableSerialAlias()
     {
-        Assert.True(BlockAttachRequest.TryCreate("/dev/loop3", BlockDeviceModel.UsbStorage, true, "k", "AB-12.x y", null, out BlockAttachRequest? request, out _));
+        Assert.True(BlockAttachRequest.TryCreate("/dev/loop3", BlockDeviceModel.UsbStorage, true, "k", "AB-12.x y", null, out BlockAttachRequest? fixedDisk, out _));
+        Assert.Equal("off", (string?)XElement.Parse(LibvirtDeviceXml.Disk(fixedDisk, s_live, "winxp")).Element("target")!.Attribute("removable"));
+        BlockAttachRequest request = fixedDisk with { Removable = true };
         XElement disk = XElement.Parse(LibvirtDeviceXml.Disk(request, s_live, "winxp"), LoadOptions.PreserveWhitespace);
         Assert.Equal("block", (string?)disk.Attribute("type"));
         Assert.Equal("/dev/loop3", (string?)disk.Element("source")!.Attribute("dev"));

@@ -18,7 +18,8 @@ public sealed class LibvirtDomainTests(LibvirtFixture fixture)
         await using LoopDevice loop = await LoopDevice.CreateAsync();
         await using LibvirtConnection connection = await ConnectAsync(fixture.Libvirtd.Uri);
         using var domain = new LibvirtDomain("winxp", fixture.Domain, connection);
-        Assert.True(BlockAttachRequest.TryCreate(loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: true, "key", "576B63C4", null, out BlockAttachRequest? request, out _));
+        Assert.True(BlockAttachRequest.TryCreate(loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: true, "key", "576B63C4", null, out BlockAttachRequest? plain, out _));
+        BlockAttachRequest request = plain with { Removable = true };
 
         Assert.Equal(AttachResult.Attached, await domain.AttachAsync(request, CancellationToken.None).WaitAsync(s_timeout));
 

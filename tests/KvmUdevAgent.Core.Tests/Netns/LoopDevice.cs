@@ -21,7 +21,8 @@ public sealed class LoopDevice : IAsyncDisposable
     public string Name => Path.GetFileName(DevicePath);
 
     /// <param name="ext4Label">When set, the image is formatted ext4 with this label (mkfs.ext4 -L) before it is attached.</param>
-    public static async Task<LoopDevice> CreateAsync(string? ext4Label = null)
+    /// <param name="files">With <paramref name="ext4Label"/>: files (name → text) the new filesystem holds at its root (mkfs.ext4 -d).</param>
+    public static async Task<LoopDevice> CreateAsync(string? ext4Label = null, IReadOnlyDictionary<string, string>? files = null)
     {
         string file = Path.Combine(Path.GetTempPath(), "kua-loop-" + Guid.NewGuid().ToString("N") + ".img");
         await using (FileStream stream = File.Create(file))
@@ -33,10 +34,33 @@ public sealed class LoopDevice : IAsyncDisposable
         {
             if (ext4Label is not null)
             {
-                await TestProcess.RunAsync("mkfs.ext4", "e2fsprogs", "-q", "-F", "-L", ext4Label, file);
+                if (files is null)
+                {
+                    await TestProcess.RunAsync("mkfs.ext4", "e2fsprogs", "-q", "-F", "-L", ext4Label, file);
+                }
+                else
+                {
+                    DirectoryInfo content = Directory.CreateTempSubdirectory("kua-loop-content-");
+                    try
+                    {
+                        foreach (var (name, text) in files)
+                        {
+                            File.WriteAllText(Path.Combine(content.FullName, name), text);
+                        }
+
+                        await TestProcess.RunAsync("mkfs.ext4", "e2fsprogs", "-q", "-F", "-L", ext4Label, "-d", content.FullName, file);
+                    }
+                    finally
+                    {
+                        content.Delete(recursive: true);
+                    }
+                }
             }
 
             string device = (await TestProcess.RunAsync("losetup", "util-linux", "--find", "--show", file)).Trim();
+            // A read-only flag set on the block device (blockdev --setro, BLKROSET) outlives its
+            // detach, so a loop number a test left read-only refuses writes (EACCES) to the next user.
+            await TestProcess.RunAsync("blockdev", "util-linux", "--setrw", device);
             return new LoopDevice(file, device);
         }
         catch

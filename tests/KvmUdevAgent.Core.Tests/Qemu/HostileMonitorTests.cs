@@ -118,7 +118,9 @@ public sealed partial class HostileMonitorTests : IClassFixture<HmpQemuFixture>
             Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: true, serial, serial, null, out BlockAttachRequest? request, out string? reason), reason);
 
             Assert.Equal(AttachResult.Attached, await commands.AttachBlockAsync(request, CancellationToken.None).WaitAsync(s_timeout));
-            Assert.Equal(string.Empty, await check.QomGetAsync("/machine/peripheral/" + request.Id, "serial", CancellationToken.None) ?? string.Empty);
+            // Only a strict serial is sent; any other is left out and QEMU shows its own (empty property).
+            string? strict = GuestSerial.Choose(serial, BlockDeviceModel.UsbStorage, MonitorProtocol.Hmp).Sent;
+            Assert.Equal(strict ?? string.Empty, await check.QomGetAsync("/machine/peripheral/" + request.Id, "serial", CancellationToken.None) ?? string.Empty);
             Assert.Equal(DetachResult.Detached, await commands.DetachAsync(request.Id, CancellationToken.None).WaitAsync(s_timeout));
 
             string written = Encoding.ASCII.GetString(recording!.Written);
@@ -126,7 +128,10 @@ public sealed partial class HostileMonitorTests : IClassFixture<HmpQemuFixture>
             foreach (string line in written.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
                 Assert.Matches(SafeHmpLine(), line);
-                Assert.DoesNotContain("serial", line, StringComparison.Ordinal);
+                if (strict is null)
+                {
+                    Assert.DoesNotContain("serial", line, StringComparison.Ordinal);
+                }
             }
         }
 

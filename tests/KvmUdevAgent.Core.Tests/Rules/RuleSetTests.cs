@@ -208,4 +208,28 @@ public sealed class RuleSetTests : IDisposable
         Assert.Contains("\"kind\": \"UsbHost\"", json, StringComparison.Ordinal);
         Assert.Contains("\"serial\": \"576B63C4\"", json, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("", "removable")]
+    [InlineData(", removable: false", "fixed disk")]
+    public void Evaluate_DriveAsUsbStorage_PlanShowsRemovableAndSerial(string forced, string shown)
+    {
+        var drive = _sysfs.AddSeedFlashDrive();
+        RuleSet rules = Load("rules:\n  - name: a\n    match: { subsystem: block, devtype: disk }\n    attach: { vm: winxp, as: usb-storage" + forced + " }\n");
+
+        Plan plan = rules.Evaluate(View(drive.Disk!));
+
+        Assert.Equal("attach to winxp as usb-storage, " + shown + ", serial \"576B63C4\"", Assert.Single(plan.Actions).Describe());
+    }
+
+    [Fact]
+    public void Evaluate_FixedDiskAsUsbStorage_PlanShowsFixedDisk()
+    {
+        var drive = _sysfs.UsbDevice(2, "1.5", "0781", "5581").Strings("SanDisk", "Extreme", "AA010203").DevNum(9).Interface(0x08, 0x06, 0x50, "usb-storage").ScsiDisk("sde", sizeBytes: 1 << 30, removable: false).Add();
+        RuleSet rules = Load("rules:\n  - name: a\n    match: { subsystem: block, devtype: disk }\n    attach: { vm: winxp, as: usb-storage }\n");
+
+        Plan plan = rules.Evaluate(View(drive.Disk!));
+
+        Assert.Equal("attach to winxp as usb-storage, fixed disk, serial \"AA010203\"", Assert.Single(plan.Actions).Describe());
+    }
 }

@@ -43,7 +43,7 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
             rules:
               - name: loop-to-virt
                 match: { subsystem: block, kernel: "{{kernel}}"{{props}} }
-                attach: { vm: virt, as: usb-storage, read_only: true }
+                attach: { vm: virt, as: usb-storage, read_only: true, removable: true }
             """;
     }
 
@@ -63,6 +63,7 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
         XElement disk = routed.Disk;
         Assert.StartsWith("ua-kua-b", (string?)disk.Element("alias")!.Attribute("name"), StringComparison.Ordinal);
         Assert.Equal("usb", (string?)disk.Element("target")!.Attribute("bus"));
+        // A loop device is a fixed disk; the rule forces removable (issue 13) and libvirt's XML follows.
         Assert.Equal("on", (string?)disk.Element("target")!.Attribute("removable"));
         Assert.NotNull(disk.Element("readonly"));
         Assert.Contains(loop.DevicePath, Libvirtd.QemuOpenDevices(domain));

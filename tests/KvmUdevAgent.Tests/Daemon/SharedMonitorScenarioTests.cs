@@ -57,12 +57,22 @@ public sealed class SharedMonitorScenarioTests
         Assert.Contains("ID: " + id, usb.Stdout, StringComparison.Ordinal);
         Assert.Contains("QEMU USB MSD", usb.Stdout, StringComparison.Ordinal);
 
+        // Issue 13: over HMP too the guest gets the drive's serial (a strict one) and a removable disk, as the host's.
+        ProcessRunner.Result serial = await Cli(env, "monitor-command", "seed", "--hmp", "qom-get", "/machine/peripheral/" + id, "serial");
+        Assert.Equal("\"S1\"", serial.Stdout.Trim());
+        ProcessRunner.Result removable = await Cli(env, "monitor-command", "seed", "--hmp", "qom-get", "/machine/peripheral/" + id, "removable");
+        Assert.Equal("true", removable.Stdout.Trim());
+        var attach = (await env.Syslog.WaitForAsync(m => m.MsgId == "device.attach", 1, TimeSpan.FromSeconds(10))).Single();
+        Assert.Equal("usb-storage", attach.Element("kua.x@32473")["as"]);
+        Assert.Equal("yes", attach.Element("kua.x@32473")["removable"]);
+        Assert.Equal("S1", attach.Element("kua.x@32473")["guest_serial"]);
+
         Unplug(env, drive, disk.DevicePath);
         await DaemonEnvironment.WaitForDevicesAsync(seed, d => d.Count == 0, daemon: env.Daemon);
         await WaitForNoAgentBlockNodeAsync(seed);
         var detach = (await env.Syslog.WaitForAsync(m => m.MsgId == "device.detach", 1, TimeSpan.FromSeconds(10))).Single();
         Assert.Equal("success", detach.Element("kua@32473")["outcome"]);
-        var command = (await env.Syslog.WaitForAsync(m => m.MsgId == "vm.command", 1, TimeSpan.FromSeconds(10))).Single();
+        var command = (await env.Syslog.WaitForAsync(m => m.MsgId == "vm.command" && m.Element("kua.x@32473")["command"] == "info usb", 1, TimeSpan.FromSeconds(10))).Single();
         Assert.Equal("info usb", command.Element("kua.x@32473")["command"]);
         Assert.Equal("seed", command.Element("kua@32473")["target"]);
         Assert.Equal("success", command.Element("kua@32473")["outcome"]);

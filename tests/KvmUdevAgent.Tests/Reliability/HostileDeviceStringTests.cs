@@ -139,6 +139,20 @@ public sealed partial class HostileDeviceStringTests
             Assert.Equal(
                 drives.Select(d => d.Serial).Order(StringComparer.Ordinal),
                 attaches.Select(m => m.Element("kua@32473")["serial"]).Order(StringComparer.Ordinal));
+            // Issue 13: what the guest was shown. QMP sent each serial whole; HMP none, and the record says why.
+            foreach (var attach in attaches)
+            {
+                var extra = attach.Element("kua.x@32473");
+                if (attach.Element("kua@32473")["target"] == "legacy")
+                {
+                    Assert.False(extra.Has("guest_serial"));
+                    Assert.Contains("HMP", extra["guest_serial_omitted"], StringComparison.Ordinal);
+                }
+                else
+                {
+                    Assert.Equal(attach.Element("kua@32473")["serial"], extra["guest_serial"]);
+                }
+            }
             var mounted = (await env.Syslog.WaitForAsync(m => m.MsgId == "device.mount", 1, TimeSpan.FromSeconds(10)))[0]; // a resync may audit the idempotent mount again
             Assert.Equal(HostileLabel, mounted.Element("kua@32473")["label"]);
             Assert.Equal(mountPoint, mounted.Element("kua@32473")["target"]);
