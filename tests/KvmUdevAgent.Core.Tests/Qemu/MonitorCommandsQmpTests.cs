@@ -231,8 +231,10 @@ public sealed class MonitorCommandsQmpTests : IClassFixture<QmpQemuFixture>
     [Fact]
     public async Task AttachBlockAsync_QemuRefusesTheNode_ThrowsItsErrorAndLeavesNothing()
     {
-        // A read-only block device opened for writing: QEMU refuses the blockdev-add, then runs the
-        // device_add written behind it, which fails too (no such node).
+        // A read-only block device opened for writing: QEMU refuses the blockdev-add ("not writable:
+        // Permission denied"), then runs the device_add written behind it, which fails too (no such
+        // node). The agent tries once more with a descriptor it opened itself (pass_fds: auto),
+        // which QEMU refuses the same way.
         await using Netns.LoopDevice loop = await Netns.LoopDevice.CreateAsync();
         await Netns.TestProcess.RunAsync("blockdev", "util-linux", "--setro", loop.DevicePath);
         await using QmpConnection qmp = await ConnectAsync();
@@ -242,7 +244,6 @@ public sealed class MonitorCommandsQmpTests : IClassFixture<QmpQemuFixture>
         QmpException error = await Assert.ThrowsAsync<QmpException>(() => commands.AttachBlockAsync(request, CancellationToken.None));
 
         Assert.Equal("blockdev-add", error.Command);
-        Assert.Contains(loop.DevicePath, error.Description, StringComparison.Ordinal);
         Assert.DoesNotContain(request.Id, await PeripheralsAsync(qmp));
         Assert.DoesNotContain(request.NodeName, await qmp.ListBlockNodesAsync(CancellationToken.None));
     }
