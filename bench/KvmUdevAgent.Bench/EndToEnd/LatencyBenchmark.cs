@@ -7,10 +7,13 @@ namespace KvmUdevAgent.Bench.EndToEnd;
 /// <summary>
 /// Item 1: a real kernel uevent (synthetic, on a loop device, with a per-run token) → the device
 /// present in a paused TCG QEMU, seen through the harness's own QMP connection (qom-list polled back
-/// to back from just before the write to the uevent file). The agent (rule: props SYNTH_ARG_RUNID,
-/// attach as usb-storage, read-only) and the seed's way (udevd + RUN+= script + socat to the VM's
-/// HMP socket: drive_add + device_add usb-storage, read-only) take turns on the same QEMU, each on
-/// its own loop device, one event at a time; each device is removed before the next event.
+/// to back from just before the write to the uevent file). The floor (a direct QMP client sending the
+/// agent's two commands for the drive), the agent (rule: props SYNTH_ARG_RUNID, attach as
+/// usb-storage, read-only) and the seed's way (udevd + RUN+= script + socat to the VM's HMP socket:
+/// drive_add + device_add usb-storage, read-only) take turns on the same QEMU, each on its own loop
+/// device, one event at a time; each device is removed before the next event. Then the same with
+/// <c>source: udev</c>, split at udevd's broadcast into udevd's own time and the agent's share
+/// (issue 15).
 /// </summary>
 internal static class LatencyBenchmark
 {

@@ -194,7 +194,12 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             }
 
             _counters.Match();
-            Log.Plan(_logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, Describe(plan));
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                // The plan's text is built only when the line is written.
+                Log.Plan(_logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, Describe(plan));
+            }
+
             AuditRouted(device, plan);
             if (_dryRun)
             {
@@ -301,6 +306,11 @@ internal sealed partial class EventPipeline : IAsyncDisposable
 
     private void AuditRouted(DeviceView device, Plan plan)
     {
+        if (_audit is NullAuditWriter)
+        {
+            return;
+        }
+
         using var record = new AuditRecord(_audit, AuditTypes.EventRouted, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
         record.Rule = string.Join(',', plan.Actions.Select(a => a.Rule).Distinct());
         record.Action = _dryRun ? "dry-run" : "route";
@@ -312,7 +322,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
     {
         // Only what a rule could be written for, and only live adds: a coldplug of every loop
         // device or partition at each start would bury the records that matter.
-        if (device.Event.Coldplug || device.Event.Action != UeventAction.Add)
+        if (_audit is NullAuditWriter || device.Event.Coldplug || device.Event.Action != UeventAction.Add)
         {
             return;
         }
