@@ -144,16 +144,7 @@ internal static class LatencyBenchmark
 
             // The daemon's own view (its audit records): event received → routed (after the blkid
             // probe a kernel-source block event needs) and → attached (QEMU answered device_add).
-            var routed = new List<double>();
-            var attached = new List<double>();
-            foreach (var m in ws.Syslog!.ReadAll())
-            {
-                if (m.MsgId is "event.routed" or "device.attach" && m.Element("kua@32473") is var sd && sd["event"] == "add"
-                    && double.TryParse(sd["latency_ms"], System.Globalization.CultureInfo.InvariantCulture, out double ms))
-                {
-                    (m.MsgId == "event.routed" ? routed : attached).Add(ms);
-                }
-            }
+            (List<double> routed, List<double> attached) = AuditLatencies(ws);
 
             // With source: udev (udevd runs, as on most machines): the agent in udevd's network
             // namespace hears udevd's broadcasts; the harness hears them too and splits each event
@@ -216,16 +207,7 @@ internal static class LatencyBenchmark
                 }
             }
 
-            var routedUdev = new List<double>();
-            var attachedUdev = new List<double>();
-            foreach (var m in ws2.Syslog!.ReadAll())
-            {
-                if (m.MsgId is "event.routed" or "device.attach" && m.Element("kua@32473") is var sd && sd["event"] == "add"
-                    && double.TryParse(sd["latency_ms"], System.Globalization.CultureInfo.InvariantCulture, out double ms))
-                {
-                    (m.MsgId == "event.routed" ? routedUdev : attachedUdev).Add(ms);
-                }
-            }
+            (List<double> routedUdev, List<double> attachedUdev) = AuditLatencies(ws2);
 
             double f50 = Stats.Percentile(floorSeen, 50), f99 = Stats.Percentile(floorSeen, 99);
             Console.WriteLine("  -- source: kernel (uevent written → device listed by qom-list) --");
@@ -267,6 +249,23 @@ internal static class LatencyBenchmark
         {
             Directory.Delete(scripts, recursive: true);
         }
+    }
+
+    /// <summary>The audit <c>latency_ms</c> of the daemon's <c>add</c> records: received → routed, and → attached.</summary>
+    private static (List<double> Routed, List<double> Attached) AuditLatencies(BenchWorkspace ws)
+    {
+        var routed = new List<double>();
+        var attached = new List<double>();
+        foreach (var m in ws.Syslog!.ReadAll())
+        {
+            if (m.MsgId is "event.routed" or "device.attach" && m.Element("kua@32473") is var sd && sd["event"] == "add"
+                && double.TryParse(sd["latency_ms"], System.Globalization.CultureInfo.InvariantCulture, out double ms))
+            {
+                (m.MsgId == "event.routed" ? routed : attached).Add(ms);
+            }
+        }
+
+        return (routed, attached);
     }
 
     private static void Print(string name, List<double> samples, int lost) =>

@@ -205,8 +205,6 @@ internal sealed partial class QmpConnection : IMonitorConnection
     private (long Id, TaskCompletionSource<JsonElement> Reply) Register(ArrayBufferWriter<byte> buffer, string command, Action<Utf8JsonWriter>? writeArguments)
     {
         long id = Interlocked.Increment(ref _nextId);
-        var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = (command, reply);
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
@@ -223,6 +221,8 @@ internal sealed partial class QmpConnection : IMonitorConnection
         }
 
         buffer.Write("\n"u8);
+        var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = (command, reply);
         return (id, reply);
     }
 
