@@ -12,9 +12,10 @@ namespace KvmUdevAgent.Core.Agent;
 /// source → device view → rules → plan → per-device queues → executor. The netlink reader only
 /// enqueues. Each device has two queues, run in event order: the first reads sysfs, updates the
 /// tracker and builds the plan; the second carries the plan out (QEMU, mount, hooks). So one slow
-/// device never stalls the reader or the others, and a slow action (a hook that runs for an hour)
-/// never keeps the tracker from knowing what is present: start-up and a resync wait for the first
-/// queues only, never for an action (issue 17).
+/// device never stalls the others for longer than the synchronous part of its work (an idle
+/// device's item starts on the thread that queues it, issue 15; whatever may block, the blkid probe,
+/// runs aside), and a slow action (a hook that runs for an hour) never keeps the tracker from knowing
+/// what is present: start-up and a resync wait for the first queues only, never for an action (issue 17).
 /// </summary>
 internal sealed partial class EventPipeline : IAsyncDisposable
 {
