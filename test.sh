@@ -27,7 +27,6 @@ need libvirtd libvirt-daemon
 need virtlogd libvirt-daemon
 need virsh libvirt-clients
 need nsenter util-linux
-need blockdev util-linux
 [ -e /usr/lib/x86_64-linux-gnu/libvirt.so.0 ] || missing+=("libvirt.so.0 (Debian package: libvirt0)")
 [ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] || missing+=("libvirt's QEMU driver (Debian package: libvirt-daemon-driver-qemu)")
 id -u libvirt-qemu >/dev/null 2>&1 || missing+=("user libvirt-qemu (Debian package: libvirt-daemon-system)")

@@ -21,7 +21,11 @@ public sealed class LoopDevice : IAsyncDisposable
     public string Name => Path.GetFileName(DevicePath);
 
     /// <param name="ext4Label">When set, the image is formatted ext4 with this label (mkfs.ext4 -L) before it is attached.</param>
-    public static async Task<LoopDevice> CreateAsync(string? ext4Label = null)
+    /// <param name="readOnly">
+    /// Attach it read-only (<c>losetup --read-only</c>). Never <c>blockdev --setro</c> instead: that flag
+    /// stays on the loop device after the detach and makes the next user's device read-only.
+    /// </param>
+    public static async Task<LoopDevice> CreateAsync(string? ext4Label = null, bool readOnly = false)
     {
         string file = Path.Combine(Path.GetTempPath(), "kua-loop-" + Guid.NewGuid().ToString("N") + ".img");
         await using (FileStream stream = File.Create(file))
@@ -36,7 +40,9 @@ public sealed class LoopDevice : IAsyncDisposable
                 await TestProcess.RunAsync("mkfs.ext4", "e2fsprogs", "-q", "-F", "-L", ext4Label, file);
             }
 
-            string device = (await TestProcess.RunAsync("losetup", "util-linux", "--find", "--show", file)).Trim();
+            string device = (readOnly
+                ? await TestProcess.RunAsync("losetup", "util-linux", "--find", "--show", "--read-only", file)
+                : await TestProcess.RunAsync("losetup", "util-linux", "--find", "--show", file)).Trim();
             return new LoopDevice(file, device);
         }
         catch

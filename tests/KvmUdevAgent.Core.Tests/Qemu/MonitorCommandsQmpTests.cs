@@ -235,8 +235,7 @@ public sealed class MonitorCommandsQmpTests : IClassFixture<QmpQemuFixture>
         // Permission denied"), then runs the device_add written behind it, which fails too (no such
         // node). The agent tries once more with a descriptor it opened itself (pass_fds: auto),
         // which QEMU refuses the same way.
-        await using Netns.LoopDevice loop = await Netns.LoopDevice.CreateAsync();
-        await Netns.TestProcess.RunAsync("blockdev", "util-linux", "--setro", loop.DevicePath);
+        await using Netns.LoopDevice loop = await Netns.LoopDevice.CreateAsync(readOnly: true);
         await using QmpConnection qmp = await ConnectAsync();
         var commands = new MonitorCommands(qmp);
         Assert.True(BlockAttachRequest.TryCreate(loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: false, "test:refused-node", null, null, out BlockAttachRequest? request, out string? reason), reason);
