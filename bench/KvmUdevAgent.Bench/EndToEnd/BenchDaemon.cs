@@ -30,7 +30,7 @@ internal sealed class BenchDaemon : IAsyncDisposable
         _notifyThread.Start();
     }
 
-    /// <summary>The daemon's PID (with <c>unshare --net</c>, unshare execs the daemon: same PID).</summary>
+    /// <summary>The daemon's PID (<c>unshare --net</c> and <c>nsenter --net</c> exec the daemon: same PID).</summary>
     public int Pid => _process.Id;
 
     public string LogPath { get; }
@@ -40,7 +40,17 @@ internal sealed class BenchDaemon : IAsyncDisposable
     /// <summary>exec → READY=1, once ready.</summary>
     public TimeSpan ReadyAfter => _ready.Task.IsCompletedSuccessfully ? _ready.Task.Result : TimeSpan.Zero;
 
-    public static BenchDaemon Start(string binary, string configPath, string work, bool privateNetwork, params string[] extraArgs)
+    public static BenchDaemon Start(string binary, string configPath, string work, bool privateNetwork, params string[] extraArgs) =>
+        StartUnder(privateNetwork ? ["unshare", "--net", "--"] : [], binary, configPath, work, extraArgs);
+
+    /// <summary>
+    /// The daemon in the network namespace of process <paramref name="pid"/> (<c>nsenter --net</c>, which
+    /// execs it: same PID), e.g. a private udevd's, to hear what that udevd broadcasts.
+    /// </summary>
+    public static BenchDaemon StartInNetworkOf(int pid, string binary, string configPath, string work) =>
+        StartUnder(["nsenter", "--target", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--net", "--"], binary, configPath, work, []);
+
+    private static BenchDaemon StartUnder(string[] prefix, string binary, string configPath, string work, string[] extraArgs)
     {
         string notifyPath = Path.Combine(work, "notify.sock");
         string logPath = Path.Combine(work, "daemon.log");
@@ -53,12 +63,9 @@ internal sealed class BenchDaemon : IAsyncDisposable
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add("exec \"$@\" >>\"$KUA_BENCH_LOG\" 2>&1");
         psi.ArgumentList.Add("sh");
-        if (privateNetwork)
+        foreach (string a in prefix)
         {
-            foreach (string a in (string[])["unshare", "--net", "--"])
-            {
-                psi.ArgumentList.Add(a);
-            }
+            psi.ArgumentList.Add(a);
         }
 
         // Profiling aid: KUA_BENCH_WRAP="perf record -g -o FILE --" runs the daemon under a wrapper

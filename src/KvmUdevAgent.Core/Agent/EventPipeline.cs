@@ -12,9 +12,10 @@ namespace KvmUdevAgent.Core.Agent;
 /// source → device view → rules → plan → per-device queues → executor. The netlink reader only
 /// enqueues. Each device has two queues, run in event order: the first reads sysfs, updates the
 /// tracker and builds the plan; the second carries the plan out (QEMU, mount, hooks). So one slow
-/// device never stalls the reader or the others, and a slow action (a hook that runs for an hour)
-/// never keeps the tracker from knowing what is present: start-up and a resync wait for the first
-/// queues only, never for an action (issue 17).
+/// device never stalls the others for longer than the synchronous part of its work (an idle
+/// device's item starts on the thread that queues it, issue 15; whatever may block, the blkid probe,
+/// runs aside), and a slow action (a hook that runs for an hour) never keeps the tracker from knowing
+/// what is present: start-up and a resync wait for the first queues only, never for an action (issue 17).
 /// </summary>
 internal sealed partial class EventPipeline : IAsyncDisposable
 {
@@ -194,7 +195,12 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             }
 
             _counters.Match();
-            Log.Plan(_logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, Describe(plan));
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                // The plan's text is built only when the line is written.
+                Log.Plan(_logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, Describe(plan));
+            }
+
             AuditRouted(device, plan);
             if (_dryRun)
             {
@@ -301,6 +307,11 @@ internal sealed partial class EventPipeline : IAsyncDisposable
 
     private void AuditRouted(DeviceView device, Plan plan)
     {
+        if (_audit is NullAuditWriter)
+        {
+            return;
+        }
+
         using var record = new AuditRecord(_audit, AuditTypes.EventRouted, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
         record.Rule = string.Join(',', plan.Actions.Select(a => a.Rule).Distinct());
         record.Action = _dryRun ? "dry-run" : "route";
@@ -312,7 +323,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
     {
         // Only what a rule could be written for, and only live adds: a coldplug of every loop
         // device or partition at each start would bury the records that matter.
-        if (device.Event.Coldplug || device.Event.Action != UeventAction.Add)
+        if (_audit is NullAuditWriter || device.Event.Coldplug || device.Event.Action != UeventAction.Add)
         {
             return;
         }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Tmds.Linux;
 
 namespace KvmUdevAgent.Core.Devices;
 
@@ -36,17 +37,31 @@ internal static partial class LibBlkid
         }
     }
 
-    private static BlkidResult Probe(string devNode)
+    private static unsafe BlkidResult Probe(string devNode)
     {
-        nint probe = blkid_new_probe_from_filename(devNode);
-        if (probe == 0)
+        // Opened as libblkid opens it (blkid_new_probe_from_filename), so that the reads can be asked for first.
+        byte[] path = Encoding.UTF8.GetBytes(devNode + "\0");
+        int fd;
+        fixed (byte* p = path)
         {
-            int errno = Marshal.GetLastPInvokeError();
-            return new BlkidResult(BlkidStatus.Failed, Error: $"libblkid cannot open {devNode}: {Marshal.GetPInvokeErrorMessage(errno)}");
+            fd = LibC.open(p, LibC.O_RDONLY | LibC.O_CLOEXEC | LibC.O_NONBLOCK, 0);
         }
 
+        if (fd < 0)
+        {
+            return new BlkidResult(BlkidStatus.Failed, Error: $"libblkid cannot open {devNode}: {Marshal.GetPInvokeErrorMessage(LibC.errno)}");
+        }
+
+        nint probe = 0;
         try
         {
+            probe = blkid_new_probe();
+            if (probe == 0 || blkid_probe_set_device(probe, fd, 0, 0) != 0)
+            {
+                return new BlkidResult(BlkidStatus.Failed, Error: "libblkid could not set up a probe of " + devNode);
+            }
+
+            Prefetch(fd, blkid_probe_get_size(probe));
             _ = blkid_probe_enable_superblocks(probe, 1);
             _ = blkid_probe_set_superblocks_flags(probe, SuperblockFlags);
             return blkid_do_safeprobe(probe) switch
@@ -59,7 +74,38 @@ internal static partial class LibBlkid
         }
         finally
         {
-            blkid_free_probe(probe);
+            if (probe != 0)
+            {
+                blkid_free_probe(probe);
+            }
+
+            // blkid_probe_set_device leaves the descriptor to its owner.
+            _ = LibC.close(fd);
+        }
+    }
+
+    /// <summary>
+    /// A safe probe reads about 45 pieces of the device, almost all within its first and its last
+    /// 512 KiB (the ZFS labels alone are four 256 KiB reads there). A device just plugged, or just
+    /// let go by QEMU (the last close drops a block device's page cache), has none of them cached, and
+    /// libblkid asks for readahead to be off: each piece was one request to the device, for a loop
+    /// device one wake-up of its worker thread, which on a loaded machine is what made the probe's
+    /// tail (issue 15: received → routed p90 28-65 ms against 0.3 ms without the probe). Asking for
+    /// both ends up front makes that two requests, for about the bytes the probe reads anyway.
+    /// </summary>
+    private static void Prefetch(int fd, long size)
+    {
+        const long Edge = 512 * 1024;
+        if (size <= 0)
+        {
+            return;
+        }
+
+        _ = LibC.posix_fadvise(fd, 0, Math.Min(size, Edge), LibC.POSIX_FADV_WILLNEED);
+        if (size > Edge)
+        {
+            long tail = Math.Max(Edge, size - Edge);
+            _ = LibC.posix_fadvise(fd, tail, size - tail, LibC.POSIX_FADV_WILLNEED);
         }
     }
 
@@ -81,8 +127,14 @@ internal static partial class LibBlkid
         return Encoding.UTF8.GetString(data, count);
     }
 
-    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial nint blkid_new_probe_from_filename(string filename);
+    [LibraryImport(Library)]
+    private static partial nint blkid_new_probe();
+
+    [LibraryImport(Library)]
+    private static partial int blkid_probe_set_device(nint probe, int fd, long offset, long size);
+
+    [LibraryImport(Library)]
+    private static partial long blkid_probe_get_size(nint probe);
 
     [LibraryImport(Library)]
     private static partial int blkid_probe_enable_superblocks(nint probe, int enable);

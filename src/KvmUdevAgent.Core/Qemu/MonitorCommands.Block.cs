@@ -2,7 +2,7 @@ using KvmUdevAgent.Core.Configuration;
 
 namespace KvmUdevAgent.Core.Qemu;
 
-/// <summary>Block devices: backend + device on attach, deferred backend cleanup on detach, PCI bus choice.</summary>
+/// <summary>Block devices: backend + device on attach (one write over QMP), deferred backend cleanup on detach, PCI bus choice.</summary>
 internal sealed partial class MonitorCommands
 {
     private const string PcieRootPort = "pcie-root-port";
@@ -38,6 +38,12 @@ internal sealed partial class MonitorCommands
             properties.Add(new("serial", QemuValue.Of(serial)));
         }
 
+        var spec = new QemuDeviceSpec(driver, request.Id, properties);
+        if (_connection is QmpConnection qmp)
+        {
+            return await AttachBlockInOneWriteAsync(qmp, request, spec, cancellationToken).ConfigureAwait(false);
+        }
+
         bool nodeExisted = false;
         long? fdset = null;
         try
@@ -59,7 +65,7 @@ internal sealed partial class MonitorCommands
 
         try
         {
-            return await AddDeviceAsync(new QemuDeviceSpec(driver, request.Id, properties), cancellationToken).ConfigureAwait(false);
+            return await AddDeviceAsync(spec, cancellationToken).ConfigureAwait(false);
         }
         catch (MonitorException) when (!nodeExisted)
         {
@@ -67,6 +73,87 @@ internal sealed partial class MonitorCommands
             await TryRemoveFdsetAsync(fdset).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Over QMP, <c>blockdev-add</c> and <c>device_add</c> go in one write and both answers are read
+    /// after: QEMU runs them in order, so the device finds its node, and the attach costs one round
+    /// trip instead of two (issue 15). QEMU runs the second even when the first failed; what each
+    /// answer says decides the outcome:
+    /// node added, device added: attached. Node refused (a node of that name was left by an earlier
+    /// attempt), device added on it: attached. Node added, device refused: the new node is removed and
+    /// the device's error stands (unless the device turns out to be there: already attached). Both
+    /// refused: already attached if QEMU lists the device; else the device's error if a node of that
+    /// name is there (it is left alone, as before), the node's error if not.
+    /// </summary>
+    private async Task<AttachResult> AttachBlockInOneWriteAsync(QmpConnection qmp, BlockAttachRequest request, QemuDeviceSpec spec, CancellationToken cancellationToken)
+    {
+        (string path, long? fdset) = await PathForQemuAsync(request.NodeName, request.DevNode, request.ReadOnly, afterPermissionDenied: false, cancellationToken).ConfigureAwait(false);
+        (QmpException? node, QmpException? device) = await SendNodeAndDeviceAsync(qmp, request, path, spec, cancellationToken).ConfigureAwait(false);
+        if (node is not null && device is not null && fdset is null && PassFds == PassFdsMode.Auto && IsPermissionDenied(node))
+        {
+            // A QEMU that dropped its privileges in a way /proc did not show (or a node it may not
+            // open for another reason): give it the descriptor, and send both again.
+            (path, fdset) = await PathForQemuAsync(request.NodeName, request.DevNode, request.ReadOnly, afterPermissionDenied: true, cancellationToken).ConfigureAwait(false);
+            (node, device) = await SendNodeAndDeviceAsync(qmp, request, path, spec, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (node is not null)
+        {
+            // Nothing of ours took the descriptor.
+            await TryRemoveFdsetAsync(fdset).ConfigureAwait(false);
+        }
+
+        if (device is null)
+        {
+            return AttachResult.Attached;
+        }
+
+        if (await ExistsAsync(spec.Id, cancellationToken).ConfigureAwait(false))
+        {
+            if (node is null)
+            {
+                await TryBlockDelAsync(request.NodeName).ConfigureAwait(false);
+                await TryRemoveFdsetAsync(fdset).ConfigureAwait(false);
+            }
+
+            return AttachResult.AlreadyPresent;
+        }
+
+        if (node is null)
+        {
+            await TryBlockDelAsync(request.NodeName).ConfigureAwait(false);
+            await TryRemoveFdsetAsync(fdset).ConfigureAwait(false);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(device);
+        }
+
+        IReadOnlyList<string> nodes = await _connection.ListBlockNodesAsync(cancellationToken).ConfigureAwait(false);
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(nodes.Contains(request.NodeName, StringComparer.Ordinal) ? device : node);
+        return AttachResult.Unknown;
+    }
+
+    /// <summary>Both commands in one write; their QMP errors, or the first other failure (timeout, disconnect) thrown.</summary>
+    private static async Task<(QmpException? Node, QmpException? Device)> SendNodeAndDeviceAsync(QmpConnection qmp, BlockAttachRequest request, string path, QemuDeviceSpec spec, CancellationToken cancellationToken)
+    {
+        (Task node, Task device) = await qmp.BlockAddThenDeviceAddAsync(request.NodeName, path, request.ReadOnly, spec, cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(node, device).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return (QmpFailureOf(node), QmpFailureOf(device));
+    }
+
+    private static QmpException? QmpFailureOf(Task answer)
+    {
+        if (answer.IsCompletedSuccessfully)
+        {
+            return null;
+        }
+
+        if (answer.Exception?.InnerException is QmpException e)
+        {
+            return e;
+        }
+
+        answer.GetAwaiter().GetResult();
+        return null;
     }
 
     /// <summary><c>blockdev-add</c> on the node, or on a descriptor the agent opened for a QEMU that may not (<c>pass_fds</c>); returns the fdset used.</summary>

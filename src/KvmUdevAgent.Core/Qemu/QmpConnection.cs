@@ -130,61 +130,135 @@ internal sealed partial class QmpConnection : IMonitorConnection
             throw new MonitorDisconnectedException("The QMP connection is closed.");
         }
 
-        long id = Interlocked.Increment(ref _nextId);
-        var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = (command, reply);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        (long id, TaskCompletionSource<JsonElement> reply) = Register(buffer, command, writeArguments);
         try
         {
-            var buffer = new ArrayBufferWriter<byte>(256);
-            using (var writer = new Utf8JsonWriter(buffer))
-            {
-                writer.WriteStartObject();
-                writer.WriteString("execute", command);
-                if (writeArguments is not null)
-                {
-                    writer.WriteStartObject("arguments");
-                    writeArguments(writer);
-                    writer.WriteEndObject();
-                }
-
-                writer.WriteNumber("id", id);
-                writer.WriteEndObject();
-            }
-
-            buffer.Write("\n"u8);
-            if (_closed)
-            {
-                throw new MonitorDisconnectedException("The QMP connection is closed.");
-            }
-
-            try
-            {
-                if (descriptor is null)
-                {
-                    await _transport.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await _transport.WriteWithDescriptorAsync(buffer.WrittenMemory, descriptor, cancellationToken).ConfigureAwait(false);
-                }
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException)
-            {
-                throw new MonitorDisconnectedException("The QMP connection closed while sending " + command + ".", e);
-            }
-
-            try
-            {
-                return await reply.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException e)
-            {
-                throw new MonitorTimeoutException("QEMU did not answer " + command + " within " + timeout.TotalMilliseconds + " ms.", e);
-            }
+            await WriteAsync(buffer, command, descriptor, cancellationToken).ConfigureAwait(false);
+            return await AwaitReplyAsync(command, reply, timeout, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="commands"/> in one write, in this order, and returns a task per command
+    /// for its answer (with <see cref="CommandTimeout"/>). QEMU runs one monitor's commands one after
+    /// the other in the order received, so a command may rely on the ones before it (a
+    /// <c>device_add</c> on the node of a <c>blockdev-add</c>) while only one round trip is paid.
+    /// Each answer must be awaited: a failure of an earlier command does not stop the later ones.
+    /// </summary>
+    /// <exception cref="MonitorDisconnectedException">The connection closed before the commands were written.</exception>
+    public async Task<Task<JsonElement>[]> SendInOrderAsync(IReadOnlyList<(string Command, Action<Utf8JsonWriter>? WriteArguments)> commands, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_closed)
+        {
+            throw new MonitorDisconnectedException("The QMP connection is closed.");
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(256 * commands.Count);
+        var sent = new (long Id, TaskCompletionSource<JsonElement> Reply)[commands.Count];
+        for (int i = 0; i < commands.Count; i++)
+        {
+            sent[i] = Register(buffer, commands[i].Command, commands[i].WriteArguments);
+        }
+
+        try
+        {
+            await WriteAsync(buffer, commands[0].Command, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach ((long id, _) in sent)
+            {
+                _pending.TryRemove(id, out _);
+            }
+
+            throw;
+        }
+
+        var answers = new Task<JsonElement>[commands.Count];
+        for (int i = 0; i < commands.Count; i++)
+        {
+            answers[i] = AnswerAsync(sent[i].Id, commands[i].Command, sent[i].Reply, cancellationToken);
+        }
+
+        return answers;
+    }
+
+    private async Task<JsonElement> AnswerAsync(long id, string command, TaskCompletionSource<JsonElement> reply, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AwaitReplyAsync(command, reply, CommandTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Allocates an id, registers the reply and appends the command's line to <paramref name="buffer"/>.</summary>
+    private (long Id, TaskCompletionSource<JsonElement> Reply) Register(ArrayBufferWriter<byte> buffer, string command, Action<Utf8JsonWriter>? writeArguments)
+    {
+        long id = Interlocked.Increment(ref _nextId);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("execute", command);
+            if (writeArguments is not null)
+            {
+                writer.WriteStartObject("arguments");
+                writeArguments(writer);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteNumber("id", id);
+            writer.WriteEndObject();
+        }
+
+        buffer.Write("\n"u8);
+        var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = (command, reply);
+        return (id, reply);
+    }
+
+    private async Task WriteAsync(ArrayBufferWriter<byte> buffer, string command, System.Runtime.InteropServices.SafeHandle? descriptor, CancellationToken cancellationToken)
+    {
+        if (_closed)
+        {
+            throw new MonitorDisconnectedException("The QMP connection is closed.");
+        }
+
+        try
+        {
+            if (descriptor is null)
+            {
+                await _transport.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _transport.WriteWithDescriptorAsync(buffer.WrittenMemory, descriptor, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            throw new MonitorDisconnectedException("The QMP connection closed while sending " + command + ".", e);
+        }
+    }
+
+    private static async Task<JsonElement> AwaitReplyAsync(string command, TaskCompletionSource<JsonElement> reply, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reply.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException e)
+        {
+            throw new MonitorTimeoutException("QEMU did not answer " + command + " within " + timeout.TotalMilliseconds + " ms.", e);
         }
     }
 

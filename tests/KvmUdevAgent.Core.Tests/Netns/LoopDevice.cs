@@ -22,7 +22,11 @@ public sealed class LoopDevice : IAsyncDisposable
 
     /// <param name="ext4Label">When set, the image is formatted ext4 with this label (mkfs.ext4 -L) before it is attached.</param>
     /// <param name="files">With <paramref name="ext4Label"/>: files (name → text) the new filesystem holds at its root (mkfs.ext4 -d).</param>
-    public static async Task<LoopDevice> CreateAsync(string? ext4Label = null, IReadOnlyDictionary<string, string>? files = null)
+    /// <param name="readOnly">
+    /// Attach it read-only (<c>losetup --read-only</c>). Never <c>blockdev --setro</c> instead: that flag
+    /// stays on the loop device after the detach and makes the next user's device read-only.
+    /// </param>
+    public static async Task<LoopDevice> CreateAsync(string? ext4Label = null, IReadOnlyDictionary<string, string>? files = null, bool readOnly = false)
     {
         string file = Path.Combine(Path.GetTempPath(), "kua-loop-" + Guid.NewGuid().ToString("N") + ".img");
         await using (FileStream stream = File.Create(file))
@@ -57,10 +61,19 @@ public sealed class LoopDevice : IAsyncDisposable
                 }
             }
 
-            string device = (await TestProcess.RunAsync("losetup", "util-linux", "--find", "--show", file)).Trim();
-            // A read-only flag set on the block device (blockdev --setro, BLKROSET) outlives its
-            // detach, so a loop number a test left read-only refuses writes (EACCES) to the next user.
-            await TestProcess.RunAsync("blockdev", "util-linux", "--setrw", device);
+            string device;
+            if (readOnly)
+            {
+                device = (await TestProcess.RunAsync("losetup", "util-linux", "--find", "--show", "--read-only", file)).Trim();
+            }
+            else
+            {
+                device = (await TestProcess.RunAsync("losetup", "util-linux", "--find", "--show", file)).Trim();
+                // A read-only flag set on the block device (blockdev --setro, BLKROSET) outlives its
+                // detach, so a loop number a test left read-only refuses writes (EACCES) to the next user.
+                await TestProcess.RunAsync("blockdev", "util-linux", "--setrw", device);
+            }
+
             return new LoopDevice(file, device);
         }
         catch

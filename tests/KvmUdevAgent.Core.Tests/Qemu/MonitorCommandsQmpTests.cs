@@ -205,6 +205,85 @@ public sealed class MonitorCommandsQmpTests : IClassFixture<QmpQemuFixture>
         }
     }
 
+    [Fact]
+    public async Task AttachBlockAsync_Twice_SecondIsAlreadyPresentAndKeepsTheNode()
+    {
+        await using QmpConnection qmp = await ConnectAsync();
+        var commands = new MonitorCommands(qmp);
+        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: true, "test:twice", null, null, out BlockAttachRequest? request, out string? reason), reason);
+        try
+        {
+            Assert.Equal(AttachResult.Attached, await commands.AttachBlockAsync(request, CancellationToken.None));
+
+            // Both commands of the second attach fail (the node and the device are there already).
+            Assert.Equal(AttachResult.AlreadyPresent, await commands.AttachBlockAsync(request, CancellationToken.None));
+            Assert.Equal("usb-storage", await qmp.QomGetAsync("/machine/peripheral/" + request.Id, "type", CancellationToken.None));
+            Assert.NotNull(FindBlockByNode(await qmp.ExecuteAsync("query-block", null, CancellationToken.None), request.NodeName));
+        }
+        finally
+        {
+            await commands.DetachAsync(request.Id, CancellationToken.None);
+        }
+
+        Assert.DoesNotContain(request.NodeName, await qmp.ListBlockNodesAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AttachBlockAsync_QemuRefusesTheNode_ThrowsItsErrorAndLeavesNothing()
+    {
+        // A read-only block device opened for writing: QEMU refuses the blockdev-add ("not writable:
+        // Permission denied"), then runs the device_add written behind it, which fails too (no such
+        // node). The agent tries once more with a descriptor it opened itself (pass_fds: auto),
+        // which QEMU refuses the same way.
+        await using Netns.LoopDevice loop = await Netns.LoopDevice.CreateAsync(readOnly: true);
+        await using QmpConnection qmp = await ConnectAsync();
+        var commands = new MonitorCommands(qmp);
+        Assert.True(BlockAttachRequest.TryCreate(loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: false, "test:refused-node", null, null, out BlockAttachRequest? request, out string? reason), reason);
+
+        QmpException error = await Assert.ThrowsAsync<QmpException>(() => commands.AttachBlockAsync(request, CancellationToken.None));
+
+        Assert.Equal("blockdev-add", error.Command);
+        Assert.DoesNotContain(request.Id, await PeripheralsAsync(qmp));
+        Assert.DoesNotContain(request.NodeName, await qmp.ListBlockNodesAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AttachBlockAsync_QemuRefusesTheDevice_RemovesTheNodeItAdded()
+    {
+        // blockdev-add succeeds; the device_add written behind it names a bus QEMU does not have.
+        await using QmpConnection qmp = await ConnectAsync();
+        var commands = new MonitorCommands(qmp);
+        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevicePath, BlockDeviceModel.VirtioBlk, readOnly: true, "test:refused-device", null, "nosuchbus", out BlockAttachRequest? request, out string? reason), reason);
+
+        QmpException error = await Assert.ThrowsAsync<QmpException>(() => commands.AttachBlockAsync(request, CancellationToken.None));
+
+        Assert.Equal("device_add", error.Command);
+        Assert.Contains("nosuchbus", error.Description, StringComparison.Ordinal);
+        Assert.DoesNotContain(request.Id, await PeripheralsAsync(qmp));
+        Assert.DoesNotContain(request.NodeName, await qmp.ListBlockNodesAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AttachBlockAsync_NodeLeftByAnEarlierAttempt_DeviceTakesIt()
+    {
+        await using QmpConnection qmp = await ConnectAsync();
+        var commands = new MonitorCommands(qmp);
+        Assert.True(BlockAttachRequest.TryCreate(_fixture.Loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: true, "test:leftover-node", null, null, out BlockAttachRequest? request, out string? reason), reason);
+        await qmp.BlockAddAsync(request.NodeName, _fixture.Loop.DevicePath, readOnly: true, CancellationToken.None);
+        try
+        {
+            Assert.Equal(AttachResult.Attached, await commands.AttachBlockAsync(request, CancellationToken.None));
+            Assert.Equal("usb-storage", await qmp.QomGetAsync("/machine/peripheral/" + request.Id, "type", CancellationToken.None));
+            Assert.NotNull(FindBlockByNode(await qmp.ExecuteAsync("query-block", null, CancellationToken.None), request.NodeName));
+        }
+        finally
+        {
+            await commands.DetachAsync(request.Id, CancellationToken.None);
+        }
+
+        Assert.DoesNotContain(request.NodeName, await qmp.ListBlockNodesAsync(CancellationToken.None));
+    }
+
     private static JsonElement? FindBlockByNode(JsonElement queryBlock, string nodeName)
     {
         foreach (JsonElement block in queryBlock.EnumerateArray())
