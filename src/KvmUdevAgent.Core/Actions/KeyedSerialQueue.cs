@@ -2,8 +2,9 @@ namespace KvmUdevAgent.Core.Actions;
 
 /// <summary>
 /// Runs work items of one key strictly in order, and items of different keys in parallel.
-/// Each busy key has one worker draining its own queue; an idle key costs nothing. A failing
-/// item does not stop the items after it (the work item reports its own failure).
+/// Each busy key has one worker draining its own queue; an idle key costs nothing, and the item
+/// that makes it busy starts at once on the caller's thread. A failing item does not stop the
+/// items after it (the work item reports its own failure).
 /// </summary>
 /// <remarks>
 /// Each key's queue is bounded (issue 17: 100,000 <c>change</c> events for one device queued behind
@@ -62,6 +63,7 @@ internal sealed class KeyedSerialQueue : IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var item = new Item(work, coalesce);
+        Task<Task> worker;
         lock (_pending)
         {
             if (_pending.TryGetValue(key, out LinkedList<Item>? queue))
@@ -92,9 +94,11 @@ internal sealed class KeyedSerialQueue : IAsyncDisposable
             queue = new LinkedList<Item>();
             queue.AddLast(item);
             _pending.Add(key, queue);
-            Task worker = Task.Run(() => DrainAsync(key, queue));
-            _workers.Add(worker);
-            _ = worker.ContinueWith(
+            // Registered before it runs, so that DrainAsync sees it from now on.
+            worker = new Task<Task>(() => DrainAsync(key, queue));
+            Task draining = worker.Unwrap();
+            _workers.Add(draining);
+            _ = draining.ContinueWith(
                 t =>
                 {
                     lock (_pending)
@@ -105,8 +109,14 @@ internal sealed class KeyedSerialQueue : IAsyncDisposable
                 CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously,
                 TaskScheduler.Default);
-            return EnqueueOutcome.Queued;
         }
+
+        // An idle key runs its item inline, on the caller's thread, up to the item's first wait
+        // (issue 15: a hop to the thread pool per event and per plan was plug latency). What comes
+        // after that wait runs where the awaited operation completes; later items of the key, queued
+        // meanwhile, run after it in order.
+        worker.RunSynchronously(TaskScheduler.Default);
+        return EnqueueOutcome.Queued;
     }
 
     /// <summary>Completes when every item queued so far has run, or <paramref name="cancellationToken"/> fires.</summary>

@@ -18,7 +18,7 @@ public sealed class Issue7_OverflowSignalTests
     public async Task Issue7_UdevSourceOverrun_SignalledOnlyAfterEveryQueuedDatagramWasHandedOn()
     {
         using NetnsThread netns = NetnsThread.CreatePrivate();
-        // A one-event channel that nobody reads yet: the loop stalls, the socket fills and overflows.
+        // A one-event ring that nobody reads yet: the loop drops what does not fit (or the socket overruns).
         await using IUeventSource source = netns.Run(() => UeventSources.Open(SourceKind.Udev, new UeventSourceOptions { ReceiveBufferBytes = 4096, Capacity = 1 }, NullLogger.Instance));
         using var injector = new UeventInjector(netns);
         for (int i = 0; i < 100; i++)
