@@ -98,8 +98,10 @@ internal sealed partial class DeviceViewFactory
             return null;
         }
 
+        // The event's own directory is read afresh (its attributes may have changed), but whether it
+        // exists is known without a stat while its USB device is held.
         var device = new SysfsDevice(SysfsRoot, uevent.DevPath);
-        return device.Exists ? device : null;
+        return _usbDevices?.Holds(uevent.DevPath) == true || device.Exists ? device : null;
     }
 
     internal static DeviceIdentity BuildIdentity(Uevent e, SysfsDevice? sysfs, UsbDeviceCache? usbDevices = null)

@@ -19,6 +19,9 @@ internal sealed class UsbDeviceCache(string sysfsRoot)
     /// <summary>Number of USB devices held.</summary>
     public int Count => _devices.Count;
 
+    /// <summary>Whether the USB device at <paramref name="devPath"/> is held (its directory existed, and no remove came since).</summary>
+    public bool Holds(string devPath) => _devices.TryGetValue(devPath, out SysfsDevice? device) && device is not null;
+
     /// <summary>The USB device at <paramref name="devPath"/>, or null when its directory does not exist.</summary>
     public SysfsDevice? Get(string devPath)
     {
