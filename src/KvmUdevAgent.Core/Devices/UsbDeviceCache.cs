@@ -7,9 +7,10 @@ namespace KvmUdevAgent.Core.Devices;
 /// The sysfs side of each present USB device (<c>usb_device</c>), kept from one event to the next:
 /// its identity attributes (ids, serial, strings, descriptors) do not change while it is plugged,
 /// and every event of the device, its interfaces and its disks reads them. An entry is dropped on
-/// the <c>remove</c> of the device or of anything above it, and on a coldplug <c>add</c> of the
-/// device (start, and the resync after lost events, which may have hidden a remove and a new plug
-/// at the same port). Thread-safe.
+/// the <c>remove</c> of the device or of anything above it, on a coldplug <c>add</c> of the device
+/// (start, and the resync after lost events, which may have hidden a remove and a new plug at the
+/// same port), and on an event of the device whose <c>DEVNUM</c> is not the one held (a new plug).
+/// Thread-safe.
 /// </summary>
 internal sealed class UsbDeviceCache(string sysfsRoot)
 {
@@ -37,6 +38,8 @@ internal sealed class UsbDeviceCache(string sysfsRoot)
             return null;
         }
 
+        // Read now, so that the number kept is this plug's: an event with another one is a new plug.
+        _ = device.GetAttribute("devnum");
         return _devices.GetOrAdd(devPath, device);
     }
 
@@ -91,7 +94,19 @@ internal sealed class UsbDeviceCache(string sysfsRoot)
         {
             Forget(uevent.DevPath);
         }
+        else if (_devices.TryGetValue(uevent.DevPath, out SysfsDevice? held) && held is not null &&
+            Number(uevent.GetString(UeventKeys.DevNum)) is { } devNum && Number(held.GetAttribute("devnum")) != devNum)
+        {
+            // Another plug at the same port (the kernel numbers each plug anew), whose remove we did
+            // not see in time: per-device queues run in parallel, and the kernel sends a remove before
+            // the device's directory is gone, so an event of the old device may have read it back.
+            Forget(uevent.DevPath);
+        }
     }
+
+    // DEVNUM is "005" in the event, "5" in sysfs.
+    private static int? Number(string? text) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n : null;
 
     private void Forget(string devPath)
     {

@@ -60,6 +60,20 @@ public sealed class UsbDeviceCacheTests : IDisposable
     }
 
     [Fact]
+    public void Create_AddWithAnotherDevnum_ReadsTheNewDevicesAttributes()
+    {
+        // A new plug at the same port whose old device's remove was not observed first.
+        var drive = _fx.AddSeedFlashDrive();
+        var factory = new DeviceViewFactory(_fx.Root, cacheUsbDevices: true);
+        Assert.Equal("576B63C4", factory.Create(_fx.KernelEvent(drive.UsbDevice)).Identity.Serial);
+        Replug(drive, "NEW0004");
+        File.WriteAllText(Path.Join(_fx.Root, drive.UsbDevice.DevPath, "devnum"), "9\n");
+
+        var replugged = _fx.KernelEvent(drive.UsbDevice).Properties.Select(p => p.Key == "DEVNUM" ? new KeyValuePair<string, string>("DEVNUM", "009") : p);
+        Assert.Equal("NEW0004", factory.Create(Uevent.Create(UeventSource.Kernel, replugged)).Identity.Serial);
+    }
+
+    [Fact]
     public void Create_WithAndWithoutCache_SameIdentityForEveryEventOfAPlug()
     {
         var drive = _fx.AddSeedFlashDrive();
