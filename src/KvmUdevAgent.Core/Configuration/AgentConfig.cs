@@ -34,10 +34,10 @@ public sealed record AgentConfig
     public string MountBase { get; init; } = "/media/kvm-udev-agent";
 
     /// <summary>
-    /// Netlink receive buffer in bytes (set with SO_RCVBUFFORCE; the kernel doubles it). Default 64 MiB:
+    /// Netlink receive buffer in bytes (set with SO_RCVBUFFORCE; the kernel doubles it). Default 128 MiB:
     /// the kernel charges only what is queued, and an unpaced burst of 100,000 events needs the room.
     /// </summary>
-    public int ReceiveBufferBytes { get; init; } = 64 * 1024 * 1024;
+    public int ReceiveBufferBytes { get; init; } = 128 * 1024 * 1024;
 
     /// <summary>VMs by name.</summary>
     public ImmutableDictionary<string, VmConfig> Vms { get; init; } = ImmutableDictionary<string, VmConfig>.Empty.WithComparers(StringComparer.Ordinal);
