@@ -55,7 +55,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         _counters = new AgentCounters();
         _mounts = new MountAction(config.MountBase, loggerFactory.CreateLogger<MountAction>());
         var tracker = new DeviceTracker();
-        var views = new DeviceViewFactory(config.SysfsRoot, new BlkidProbe(), loggerFactory.CreateLogger<DeviceViewFactory>());
+        var views = new DeviceViewFactory(config.SysfsRoot, new BlkidProbe(), loggerFactory.CreateLogger<DeviceViewFactory>(), cacheUsbDevices: true);
         HookCgroups? cgroups = HookCgroups.TryCreate(out string cgroupsUnavailable);
         if (cgroups is null)
         {

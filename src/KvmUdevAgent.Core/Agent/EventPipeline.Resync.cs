@@ -7,6 +7,9 @@ namespace KvmUdevAgent.Core.Agent;
 /// <summary>Lost events: an overflow of the netlink socket, or of one device's queue; and the resync that follows.</summary>
 internal sealed partial class EventPipeline
 {
+    private long _takenFromSource;
+    private CatchUp? _catchUp;
+
     private async Task WatchOverflowsAsync(IUeventSource source, CancellationToken cancellationToken)
     {
         await foreach (UeventOverflow overflow in source.Overflows.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -23,14 +26,41 @@ internal sealed partial class EventPipeline
                 record.Succeed();
             }
 
-            // Events read before the loss may still wait in their device's queue, and the tracker
-            // learns of a device only when its event is read: a snapshot taken now would miss a
-            // device that was added and then pulled while its remove was lost, leaving it attached.
-            // Reading waits for no action, so a running hook does not hold this up (issue 17).
+            // Events read before the loss may still wait in the source's ring or in their device's
+            // queue, and the tracker learns of a device only when its event is read: a snapshot taken
+            // now would miss a device that was added and then pulled while its remove was lost,
+            // leaving it attached. Reading waits for no action, so a running hook does not hold this
+            // up (issue 17).
+            await TakenFromSourceAsync(overflow.AcceptedBefore, cancellationToken).ConfigureAwait(false);
             await ObservedAsync(cancellationToken).ConfigureAwait(false);
             Resync(cancellationToken);
         }
     }
+
+    /// <summary>Counts an event taken from the source and dispatched, and wakes a resync waiting for it.</summary>
+    private void TookFromSource()
+    {
+        long taken = Interlocked.Increment(ref _takenFromSource);
+        if (Volatile.Read(ref _catchUp) is { } waiter && taken >= waiter.Target)
+        {
+            waiter.Done.TrySetResult();
+        }
+    }
+
+    /// <summary>Completes once <paramref name="count"/> events have been taken from the source and dispatched.</summary>
+    private Task TakenFromSourceAsync(long count, CancellationToken cancellationToken)
+    {
+        var waiter = new CatchUp(count, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        Volatile.Write(ref _catchUp, waiter);
+        if (Interlocked.Read(ref _takenFromSource) >= count)
+        {
+            waiter.Done.TrySetResult();
+        }
+
+        return waiter.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    private sealed record CatchUp(long Target, TaskCompletionSource Done);
 
     /// <summary>
     /// After lost events: devices that vanished get a made-up <c>remove</c>, present ones a coldplug

@@ -87,6 +87,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             await foreach (Uevent uevent in source.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 Dispatch(uevent);
+                TookFromSource();
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

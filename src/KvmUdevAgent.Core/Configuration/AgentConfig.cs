@@ -33,8 +33,11 @@ public sealed record AgentConfig
     /// <summary>Base directory for mounts. Default <c>/media/kvm-udev-agent</c>.</summary>
     public string MountBase { get; init; } = "/media/kvm-udev-agent";
 
-    /// <summary>Netlink receive buffer in bytes (set with SO_RCVBUFFORCE; the kernel doubles it). Default 16 MiB.</summary>
-    public int ReceiveBufferBytes { get; init; } = 16 * 1024 * 1024;
+    /// <summary>
+    /// Netlink receive buffer in bytes (set with SO_RCVBUFFORCE; the kernel doubles it). Default 128 MiB:
+    /// the kernel charges only what is queued, and an unpaced burst of 100,000 events needs the room.
+    /// </summary>
+    public int ReceiveBufferBytes { get; init; } = 128 * 1024 * 1024;
 
     /// <summary>VMs by name.</summary>
     public ImmutableDictionary<string, VmConfig> Vms { get; init; } = ImmutableDictionary<string, VmConfig>.Empty.WithComparers(StringComparer.Ordinal);

@@ -20,15 +20,21 @@ internal sealed partial class DeviceViewFactory
 {
     private readonly BlkidProbe? _blkid;
     private readonly ILogger _logger;
+    private readonly UsbDeviceCache? _usbDevices;
 
     /// <param name="sysfsRoot">The sysfs root (<c>/sys</c>, or a fixture tree).</param>
     /// <param name="blkid">Probe for filesystems on events that did not pass through udevd; null never probes.</param>
     /// <param name="logger">Debug-level detail (probe failures).</param>
-    public DeviceViewFactory(string sysfsRoot, BlkidProbe? blkid = null, ILogger<DeviceViewFactory>? logger = null)
+    /// <param name="cacheUsbDevices">
+    /// Keep each USB device's sysfs attributes from one event to the next (the daemon, which sees
+    /// every remove); off for one-shot views (<c>test</c>, <c>monitor</c>).
+    /// </param>
+    public DeviceViewFactory(string sysfsRoot, BlkidProbe? blkid = null, ILogger<DeviceViewFactory>? logger = null, bool cacheUsbDevices = false)
     {
         SysfsRoot = sysfsRoot;
         _blkid = blkid;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _usbDevices = cacheUsbDevices ? new UsbDeviceCache(sysfsRoot) : null;
     }
 
     public string SysfsRoot { get; }
@@ -36,13 +42,14 @@ internal sealed partial class DeviceViewFactory
     /// <summary>Builds the view without probing filesystems (for <c>test</c>, replays and benchmarks).</summary>
     public DeviceView Create(Uevent uevent, DeviceIdentity? remembered = null)
     {
+        _usbDevices?.Observe(uevent);
         SysfsDevice? sysfs = OpenSysfs(uevent);
         if (uevent.Action == UeventAction.Remove && remembered is not null)
         {
             return new DeviceView(uevent, remembered, null);
         }
 
-        return new DeviceView(uevent, BuildIdentity(uevent, sysfs), sysfs);
+        return new DeviceView(uevent, BuildIdentity(uevent, sysfs, _usbDevices), sysfs);
     }
 
     /// <summary>
@@ -91,20 +98,20 @@ internal sealed partial class DeviceViewFactory
             return null;
         }
 
+        // The event's own directory is read afresh (its attributes may have changed), but whether it
+        // exists is known without a stat while its USB device is held.
         var device = new SysfsDevice(SysfsRoot, uevent.DevPath);
-        return device.Exists ? device : null;
+        return _usbDevices?.Holds(uevent.DevPath) == true || device.Exists ? device : null;
     }
 
-    internal static DeviceIdentity BuildIdentity(Uevent e, SysfsDevice? sysfs)
+    internal static DeviceIdentity BuildIdentity(Uevent e, SysfsDevice? sysfs, UsbDeviceCache? usbDevices = null)
     {
         // USB device names (B-P.P under usbB) are unambiguous, so the usb_device is found from the
         // DEVPATH itself: one directory check instead of a subsystem/DEVTYPE read per parent level.
         string? usbDevPath = UsbKernelName.FindUsbDevicePath(e.DevPath);
-        SysfsDevice? usb = sysfs is not null && usbDevPath is not null ? new SysfsDevice(sysfs.SysfsRoot, usbDevPath) : null;
-        if (usb is not null && !usb.Exists)
-        {
-            usb = null;
-        }
+        SysfsDevice? usb = sysfs is null || usbDevPath is null ? null
+            : usbDevices is not null ? usbDevices.Get(usbDevPath)
+            : new SysfsDevice(sysfs.SysfsRoot, usbDevPath) is { Exists: true } fresh ? fresh : null;
         int? bus = null;
         string? portPath = null;
         if (usbDevPath is not null && UsbKernelName.TryParse(usbDevPath.AsSpan(usbDevPath.LastIndexOf('/') + 1), out int b, out string? p))
@@ -134,7 +141,7 @@ internal sealed partial class DeviceViewFactory
             };
         }
 
-        var interfaces = InterfacesFrom(e.GetString(UeventKeys.IdUsbInterfaces), usb);
+        var interfaces = InterfacesFrom(e.GetString(UeventKeys.IdUsbInterfaces), usb, usbDevices);
         return new DeviceIdentity
         {
             Vendor = UsbIdFrom(e, UeventKeys.IdVendorId, "ID_USB_VENDOR_ID", usb, "idVendor", product, 0),
@@ -206,7 +213,7 @@ internal sealed partial class DeviceViewFactory
     private static int? IntFrom(string? text) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : null;
 
-    private static (ImmutableArray<string> List, UsbInterfaceSource Source, string? Problem) InterfacesFrom(string? packed, SysfsDevice? usb)
+    private static (ImmutableArray<string> List, UsbInterfaceSource Source, string? Problem) InterfacesFrom(string? packed, SysfsDevice? usb, UsbDeviceCache? usbDevices)
     {
         if (packed is not null)
         {
@@ -240,7 +247,7 @@ internal sealed partial class DeviceViewFactory
 
         // The descriptors are complete at the device's add; the interface children appear only after
         // the generic driver has set a configuration, so they are the fallback for trees without them.
-        if (UsbDescriptors.Read(Path.Join(usb.Directory, UsbDescriptors.AttributeName)) is { } read)
+        if ((usbDevices is not null ? usbDevices.Descriptors(usb) : UsbDescriptors.Read(Path.Join(usb.Directory, UsbDescriptors.AttributeName))) is { } read)
         {
             return (read.Interfaces, UsbInterfaceSource.Descriptors, read.Problem);
         }

@@ -17,6 +17,10 @@ internal static partial class Log
         Message = "{Source} netlink receive buffer overran (ENOBUFS), uevents were lost")]
     public static partial void ReceiveBufferOverrun(ILogger logger, UeventSource source);
 
+    [LoggerMessage(EventId = LogEvents.RingOverflow, EventName = nameof(LogEvents.RingOverflow), Level = LogLevel.Debug,
+        Message = "{Source} uevent dropped: the pipeline is {Capacity} events behind the receive loop")]
+    public static partial void RingOverflow(ILogger logger, UeventSource source, int capacity);
+
     [LoggerMessage(EventId = LogEvents.SequenceGap, EventName = nameof(LogEvents.SequenceGap), Level = LogLevel.Debug,
         Message = "{Source} SEQNUM jumped from {Previous} to {Current}: {Missing} uevents not seen")]
     public static partial void SequenceGap(ILogger logger, UeventSource source, ulong previous, ulong current, ulong missing);

@@ -26,6 +26,7 @@ internal abstract class NetlinkUeventSource : IUeventSource
     private readonly Channel<UeventReject> _rejects;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
+    private readonly int _capacity;
     private int _disposed;
 
     protected NetlinkUeventSource(UeventSource kind, NetlinkSocket socket, int capacity, ILogger logger)
@@ -33,9 +34,13 @@ internal abstract class NetlinkUeventSource : IUeventSource
         Kind = kind;
         _socket = socket;
         _logger = logger;
+        _capacity = capacity;
+        // The ring between the receive loop and the pipeline. The loop only ever tries to write
+        // (see ReceiveLoopAsync): it never waits on anything but the socket.
         _events = Channel.CreateBounded<Uevent>(new BoundedChannelOptions(capacity)
         {
             SingleWriter = true,
+            SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
         _overflows = Channel.CreateBounded<UeventOverflow>(new BoundedChannelOptions(1)
@@ -79,7 +84,7 @@ internal abstract class NetlinkUeventSource : IUeventSource
     }
 
     protected void SignalOverflow(UeventOverflowKind kind, ulong missing) =>
-        _overflows.Writer.TryWrite(new UeventOverflow(Kind, kind, missing, Stopwatch.GetTimestamp()));
+        _overflows.Writer.TryWrite(new UeventOverflow(Kind, kind, missing, Stopwatch.GetTimestamp(), Counters.Accepted));
 
     protected ILogger Logger => _logger;
 
@@ -93,7 +98,10 @@ internal abstract class NetlinkUeventSource : IUeventSource
             // queue has been emptied (NETLINK_S_CONGESTED): losses after the first are silent. So the
             // overflow is signalled when the queue is empty again, after every datagram from before
             // the loss has been handed on; a resync snapshot taken earlier would be overtaken by them.
+            // The same holds for events this loop had to drop because the ring was full. The loop
+            // never waits for the pipeline: only for the socket.
             bool overflowPending = false;
+            bool socketOverran = false;
             while (!cancellationToken.IsCancellationRequested)
             {
                 NetlinkReceiveResult received;
@@ -102,7 +110,8 @@ internal abstract class NetlinkUeventSource : IUeventSource
                     if (!_socket.TryReceive(buffer, out received))
                     {
                         overflowPending = false;
-                        SignalOverflow(UeventOverflowKind.ReceiveBufferOverrun, 0);
+                        SignalOverflow(socketOverran ? UeventOverflowKind.ReceiveBufferOverrun : UeventOverflowKind.RingOverflow, 0);
+                        socketOverran = false;
                         continue;
                     }
                 }
@@ -116,6 +125,7 @@ internal abstract class NetlinkUeventSource : IUeventSource
                     Counters.AddOverrun();
                     Log.ReceiveBufferOverrun(_logger, Kind);
                     overflowPending = true;
+                    socketOverran = true;
                     continue;
                 }
 
@@ -142,8 +152,18 @@ internal abstract class NetlinkUeventSource : IUeventSource
                 }
 
                 OnAccepted(uevent);
+                if (!_events.Writer.TryWrite(uevent))
+                {
+                    // The ring is full: the pipeline is a whole ring behind. Waiting for it here would
+                    // leave the socket to overrun and lose events silently; this one is dropped instead
+                    // and the same resync as for an overrun follows, once the socket is empty.
+                    Counters.AddRingOverflow();
+                    Log.RingOverflow(_logger, Kind, _capacity);
+                    overflowPending = true;
+                    continue;
+                }
+
                 Counters.AddAccepted();
-                await _events.Writer.WriteAsync(uevent, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -88,6 +88,21 @@ public sealed class Uevent
     /// <summary>A property decoded as UTF-8 (invalid bytes become U+FFFD), or null when absent.</summary>
     public string? GetString(string key)
     {
+        if (System.Text.Ascii.IsValid(key))
+        {
+            // Every key the agent asks for: compared as it stands, without encoding it first.
+            for (int i = _slices.Length - 1; i >= 0; i--)
+            {
+                ref readonly PropertySlice s = ref _slices[i];
+                if (s.KeyLength == key.Length && System.Text.Ascii.Equals(_data.AsSpan(s.KeyOffset, s.KeyLength), key))
+                {
+                    return Encoding.UTF8.GetString(_data, s.ValueOffset, s.ValueLength);
+                }
+            }
+
+            return null;
+        }
+
         Span<byte> keyBytes = key.Length <= 128 ? stackalloc byte[key.Length * 3] : new byte[Encoding.UTF8.GetMaxByteCount(key.Length)];
         int n = Encoding.UTF8.GetBytes(key, keyBytes);
         return TryGetValue(keyBytes[..n], out var value) ? Encoding.UTF8.GetString(value) : null;

@@ -5,4 +5,8 @@ namespace KvmUdevAgent.Core.Events;
 /// <param name="Kind">How the loss was detected.</param>
 /// <param name="MissingEvents">For <see cref="UeventOverflowKind.SequenceGap"/>, how many numbers were skipped; 0 when unknown.</param>
 /// <param name="Timestamp"><see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> when it was detected.</param>
-public sealed record UeventOverflow(UeventSource Source, UeventOverflowKind Kind, ulong MissingEvents, long Timestamp);
+/// <param name="AcceptedBefore">
+/// Events the source had handed on (<see cref="UeventSourceCounters.Accepted"/>) when it signalled: the
+/// resync must wait until the consumer has taken that many, or its snapshot would be overtaken by them.
+/// </param>
+public sealed record UeventOverflow(UeventSource Source, UeventOverflowKind Kind, ulong MissingEvents, long Timestamp, long AcceptedBefore = 0);

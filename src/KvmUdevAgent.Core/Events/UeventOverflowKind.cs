@@ -14,4 +14,10 @@ public enum UeventOverflowKind
     /// that live in other network namespaces also take numbers without reaching us, so treat it as possible loss.
     /// </summary>
     SequenceGap,
+
+    /// <summary>
+    /// The ring between the receive loop and the pipeline was full, so the loop dropped events rather
+    /// than stop reading the socket. Certain loss, count in <see cref="UeventSourceCounters.RingOverflows"/>.
+    /// </summary>
+    RingOverflow,
 }

@@ -7,6 +7,7 @@ public sealed class UeventSourceCounters
     private long _accepted;
     private long _overruns;
     private long _sequenceGapEvents;
+    private long _ringOverflows;
 
     /// <summary>Datagrams read from the socket, accepted or not.</summary>
     public long Received => Interlocked.Read(ref _received);
@@ -26,6 +27,9 @@ public sealed class UeventSourceCounters
     /// <summary>Receive-buffer overruns (<c>ENOBUFS</c>): each one stands for one or more lost datagrams.</summary>
     public long Overruns => Interlocked.Read(ref _overruns);
 
+    /// <summary>Events dropped because the ring between the receive loop and the pipeline was full.</summary>
+    public long RingOverflows => Interlocked.Read(ref _ringOverflows);
+
     /// <summary>Events known to be missing from <c>SEQNUM</c> gaps (kernel source only).</summary>
     public long SequenceGapEvents => Interlocked.Read(ref _sequenceGapEvents);
 
@@ -34,6 +38,8 @@ public sealed class UeventSourceCounters
     internal void AddAccepted() => Interlocked.Increment(ref _accepted);
 
     internal void AddOverrun() => Interlocked.Increment(ref _overruns);
+
+    internal void AddRingOverflow() => Interlocked.Increment(ref _ringOverflows);
 
     internal void AddSequenceGap(ulong missing) => Interlocked.Add(ref _sequenceGapEvents, (long)Math.Min(missing, long.MaxValue));
 }

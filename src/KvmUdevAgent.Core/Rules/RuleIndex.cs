@@ -1,56 +1,56 @@
 using System.Collections.Frozen;
 using KvmUdevAgent.Core.Devices;
+using KvmUdevAgent.Core.Events;
 
 namespace KvmUdevAgent.Core.Rules;
 
 /// <summary>
-/// Narrows the rules an event must be checked against, without changing the result: each rule
-/// that pins a key to plain values (<c>serial: "576B63C4"</c>, <c>subsystem: usb|block</c>) is filed
-/// under the most selective such key; the others are always candidates. An event looks its own
-/// value up once per indexed key and gets a bitmap of candidate rules, walked in rule order, so
-/// the first-match and <c>final</c> semantics are those of a plain linear scan.
+/// Narrows the rules an event must be checked against, without changing the result. For each key
+/// the rules constrain (subsystem, devtype, vendor, product, serial, ...), every rule falls in one
+/// of three groups: it pins the key to plain values (<c>serial: "576B63C4"</c>,
+/// <c>subsystem: usb|block</c>), filed by value; it pins it to globs that start with a literal
+/// character (<c>serial: "S*"</c>), filed by that character; or it does not constrain the key in a
+/// way the index can use (no condition, <c>!usb</c>, <c>*foo</c>), the fallback list, always a
+/// candidate for that key. An event's candidates are the rules that survive every key: one bitmap
+/// per key (value's rules | first character's rules | fallback), intersected. A rule without
+/// <c>action</c> is a candidate only for <c>add</c> and <c>remove</c>. The candidates are walked in
+/// rule order, each checked in full, so first-match and <c>final</c> are those of a linear scan.
+/// Built once per rule generation.
 /// </summary>
 internal sealed class RuleIndex
 {
-    // Most selective first: a rule is filed under the first of these keys it pins.
-    private static readonly string[] s_priority =
-        ["serial", "fs_uuid", "fs_label", "product", "vendor", "kernel", "devpath", "driver", "devtype", "subsystem", "action"];
+    // The keys looked up per event; each costs one lookup, so only those some rule pins are kept.
+    private static readonly string[] s_indexable =
+        [MatchKeys.Action, "subsystem", "devtype", "vendor", "product", "serial", "kernel", "driver", "fs_label", "fs_uuid", "fs_type", "devpath"];
 
-    private readonly ulong[] _unindexed;
+    private readonly ulong[] _all;
+    private readonly ulong[] _implicitAction;
     private readonly KeyIndex[] _keys;
 
     public RuleIndex(IReadOnlyList<CompiledRule> rules)
     {
         RuleCount = rules.Count;
-        _unindexed = new ulong[WordCount];
-        var byKey = new Dictionary<string, List<(int Rule, IReadOnlyList<string> Values)>>(StringComparer.Ordinal);
+        _all = new ulong[WordCount];
+        _implicitAction = new ulong[WordCount];
         for (int i = 0; i < rules.Count; i++)
         {
-            (KeySpec Spec, IReadOnlyList<string> Values)? best = null;
-            foreach (KeyMatcher matcher in rules[i].Matchers)
+            Set(_all, i);
+            if (rules[i].ImplicitAction)
             {
-                if (Pinned(matcher) is { } pin && (best is null || Rank(pin.Spec) < Rank(best.Value.Spec)))
-                {
-                    best = pin;
-                }
-            }
-
-            if (best is { } chosen)
-            {
-                if (!byKey.TryGetValue(chosen.Spec.Name, out var list))
-                {
-                    byKey[chosen.Spec.Name] = list = [];
-                }
-
-                list.Add((i, chosen.Values));
-            }
-            else
-            {
-                _unindexed[i >> 6] |= 1UL << (i & 63);
+                Set(_implicitAction, i);
             }
         }
 
-        _keys = [.. byKey.Select(k => new KeyIndex(MatchKeys.ByName[k.Key], k.Value))];
+        var keys = new List<KeyIndex>();
+        foreach (string name in s_indexable)
+        {
+            if (KeyIndex.TryBuild(MatchKeys.ByName[name], rules, WordCount) is { } key)
+            {
+                keys.Add(key);
+            }
+        }
+
+        _keys = [.. keys];
     }
 
     public int RuleCount { get; }
@@ -61,53 +61,196 @@ internal sealed class RuleIndex
     /// <summary>Writes the candidate rules for <paramref name="device"/> into <paramref name="mask"/> (<see cref="WordCount"/> words). Allocates nothing.</summary>
     public void Candidates(DeviceView device, Span<ulong> mask)
     {
-        _unindexed.CopyTo(mask);
+        _all.CopyTo(mask);
+        UeventAction action = device.Event.Action;
+        if (action is not (UeventAction.Add or UeventAction.Remove))
+        {
+            AndNot(mask, _implicitAction);
+        }
+
         foreach (KeyIndex key in _keys)
         {
-            foreach (int rule in key.Lookup(device))
+            if (!key.Intersect(device, mask))
             {
-                mask[rule >> 6] |= 1UL << (rule & 63);
+                return;
             }
         }
     }
 
-    private static int Rank(KeySpec spec) => Array.IndexOf(s_priority, spec.Name);
+    private static void Set(ulong[] bits, int i) => bits[i >> 6] |= 1UL << (i & 63);
 
-    private static (KeySpec Spec, IReadOnlyList<string> Values)? Pinned(KeyMatcher matcher) => matcher switch
+    private static void AndNot(Span<ulong> mask, ulong[] bits)
     {
-        TextKeyMatcher { Pattern: { Negated: false, Kind: PatternKind.Exact } p } t when Rank(t.Spec) >= 0 => (t.Spec, p.Alternatives),
-        HexIdKeyMatcher { Pattern: { Negated: false, Kind: PatternKind.Exact } p } h when Rank(h.Spec) >= 0 => (h.Spec, p.Alternatives),
-        _ => null,
-    };
+        for (int w = 0; w < mask.Length; w++)
+        {
+            mask[w] &= ~bits[w];
+        }
+    }
 
-    /// <summary>The rules filed under one key, by value.</summary>
+    /// <summary>One key's three groups of rules.</summary>
     private sealed class KeyIndex
     {
         private readonly KeySpec _spec;
-        private readonly FrozenDictionary<string, int[]> _byText;
-        private readonly FrozenDictionary<int, int[]> _byId;
+        private readonly ulong[] _fallback;
+        private readonly FrozenDictionary<string, ulong[]> _byText;
+        private readonly FrozenDictionary<int, ulong[]> _byId;
+        private readonly FrozenDictionary<char, ulong[]> _byFirstChar;
 
-        public KeyIndex(KeySpec spec, List<(int Rule, IReadOnlyList<string> Values)> rules)
+        private KeyIndex(KeySpec spec, ulong[] fallback, Dictionary<string, ulong[]> byText, Dictionary<int, ulong[]> byId, Dictionary<char, ulong[]> byFirstChar)
         {
             _spec = spec;
-            var pairs = rules.SelectMany(r => r.Values.Distinct(StringComparer.Ordinal).Select(v => (Value: v, r.Rule))).ToList();
-            _byText = spec.Text is null ? FrozenDictionary<string, int[]>.Empty
-                : pairs.GroupBy(p => p.Value, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => g.Select(p => p.Rule).ToArray(), StringComparer.Ordinal);
-            _byId = spec.Id is null ? FrozenDictionary<int, int[]>.Empty
-                : pairs.GroupBy(p => (int)UsbIdValue(p.Value)).ToFrozenDictionary(g => g.Key, g => g.Select(p => p.Rule).ToArray());
+            _fallback = fallback;
+            _byText = byText.ToFrozenDictionary(StringComparer.Ordinal);
+            _byId = byId.ToFrozenDictionary();
+            _byFirstChar = byFirstChar.ToFrozenDictionary();
         }
 
-        public int[] Lookup(DeviceView device)
+        /// <summary>The index of <paramref name="spec"/>, or null when no rule pins it (every rule would be in the fallback).</summary>
+        public static KeyIndex? TryBuild(KeySpec spec, IReadOnlyList<CompiledRule> rules, int words)
         {
-            if (_spec.Id is { } id)
+            var fallback = new ulong[words];
+            var byText = new Dictionary<string, ulong[]>(StringComparer.Ordinal);
+            var byId = new Dictionary<int, ulong[]>();
+            var byFirstChar = new Dictionary<char, ulong[]>();
+            bool any = false;
+            for (int i = 0; i < rules.Count; i++)
             {
-                return id(device) is { } value && _byId.TryGetValue(value.Value, out int[]? byId) ? byId : [];
+                // A rule with several conditions on the key (never from the loader, but cheap to
+                // allow) is filed under the first indexable one: each condition must hold anyway.
+                ValuePattern? pattern = null;
+                foreach (KeyMatcher matcher in rules[i].Matchers)
+                {
+                    ValuePattern? p = matcher switch
+                    {
+                        TextKeyMatcher t when t.Spec == spec => t.Pattern,
+                        HexIdKeyMatcher h when h.Spec == spec => h.Pattern,
+                        _ => null,
+                    };
+                    if (p is not null && Indexable(p, spec))
+                    {
+                        pattern = p;
+                        break;
+                    }
+                }
+
+                if (pattern is null)
+                {
+                    Set(fallback, i);
+                    continue;
+                }
+
+                any = true;
+                foreach (string alternative in pattern.Alternatives)
+                {
+                    if (Glob.IsLiteral(alternative))
+                    {
+                        if (spec.Id is not null)
+                        {
+                            Set(Bits(byId, UsbIdValue(alternative), words), i);
+                        }
+                        else
+                        {
+                            Set(Bits(byText, alternative, words), i);
+                        }
+                    }
+                    else
+                    {
+                        Set(Bits(byFirstChar, LiteralFirstChar(alternative)!.Value, words), i);
+                    }
+                }
             }
 
-            return _spec.Text!(device) is { } text && _byText.TryGetValue(text, out int[]? byText) ? byText : [];
+            return any ? new KeyIndex(spec, fallback, byText, byId, byFirstChar) : null;
         }
 
-        private static ushort UsbIdValue(string text) =>
+        /// <summary>
+        /// Narrows <paramref name="mask"/> to the rules this key leaves possible for <paramref name="device"/>;
+        /// false when none are left.
+        /// </summary>
+        public bool Intersect(DeviceView device, Span<ulong> mask)
+        {
+            ulong[]? exact = null;
+            ulong[]? first = null;
+            if (_spec.Id is { } id)
+            {
+                if (id(device) is { } value)
+                {
+                    _byId.TryGetValue(value.Value, out exact);
+                }
+            }
+            else if (_spec.Text!(device) is { } text)
+            {
+                _byText.TryGetValue(text, out exact);
+                if (text.Length > 0 && _byFirstChar.Count > 0)
+                {
+                    _byFirstChar.TryGetValue(text[0], out first);
+                }
+            }
+
+            ulong left = 0;
+            for (int w = 0; w < mask.Length; w++)
+            {
+                ulong keep = _fallback[w];
+                if (exact is not null)
+                {
+                    keep |= exact[w];
+                }
+
+                if (first is not null)
+                {
+                    keep |= first[w];
+                }
+
+                left |= mask[w] &= keep;
+            }
+
+            return left != 0;
+        }
+
+        /// <summary>
+        /// A positive pattern (a missing value never matches it) whose every alternative is a plain
+        /// value or, for text keys, a glob starting with a literal character.
+        /// </summary>
+        private static bool Indexable(ValuePattern pattern, KeySpec spec)
+        {
+            if (pattern.Negated || pattern.Kind is not (PatternKind.Exact or PatternKind.Glob))
+            {
+                return false;
+            }
+
+            foreach (string alternative in pattern.Alternatives)
+            {
+                bool literal = Glob.IsLiteral(alternative);
+                if (spec.Id is not null ? !literal || !UsbId.TryParse(alternative, out _, out _) : !literal && LiteralFirstChar(alternative) is null)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        /// <summary>The character every match of the glob starts with, or null when it starts with a wildcard.</summary>
+        private static char? LiteralFirstChar(string glob) => glob.Length switch
+        {
+            0 => null,
+            _ when glob[0] is '*' or '?' or '[' => null,
+            _ when glob[0] == '\\' => glob.Length > 1 ? glob[1] : null,
+            _ => glob[0],
+        };
+
+        private static ulong[] Bits<TKey>(Dictionary<TKey, ulong[]> map, TKey key, int words)
+            where TKey : notnull
+        {
+            if (!map.TryGetValue(key, out ulong[]? bits))
+            {
+                map[key] = bits = new ulong[words];
+            }
+
+            return bits;
+        }
+
+        private static int UsbIdValue(string text) =>
             UsbId.TryParse(text, out UsbId id, out string? reason) ? id.Value : throw new InvalidOperationException("unvalidated USB id: " + reason);
     }
 }

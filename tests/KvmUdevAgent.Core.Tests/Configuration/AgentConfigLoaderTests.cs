@@ -23,7 +23,7 @@ public sealed class AgentConfigLoaderTests
         Assert.True(AgentConfigLoader.TryLoad(path, mustExist: true, out AgentConfig config, out var diagnostics), string.Join('\n', diagnostics));
         Assert.Equal("unix:/run/qemu/winxp.qmp", config.Vms["winxp"].Monitor);
         Assert.Equal(MonitorProtocol.Hmp, config.Vms["centos"].Protocol);
-        Assert.Equal(16 * 1024 * 1024, config.ReceiveBufferBytes);
+        Assert.Equal(128 * 1024 * 1024, config.ReceiveBufferBytes);
         Assert.EndsWith("/rules", config.RulesDir, StringComparison.Ordinal);
     }
 

@@ -14,6 +14,9 @@ public sealed class RuleIndexTests
     private static readonly Gen<string?> s_serial = Pick<string?>(null, "S1", "S2", "S1|S2", "!S1", "S*", "");
     private static readonly Gen<string?> s_vendor = Pick<string?>(null, "058f", "abcd", "058f|abcd", "!058f", "05*");
     private static readonly Gen<string?> s_action = Pick<string?>(null, null, "add", "remove", "add|change");
+    private static readonly Gen<string?> s_devtype = Pick<string?>(null, null, "usb_device", "disk", "disk|partition", "!disk", "d*", "*k");
+    private static readonly Gen<string?> s_product = Pick<string?>(null, null, "6387", "0001", "6387|0001", "!6387", "63*");
+    private static readonly Gen<string?> s_kernel = Pick<string?>(null, null, "sdb", "sd?", "sd[ab]", "s*|2-*", "\\\\s*", "[s]*", "?d*", "2-1.4");
     private static readonly Gen<string> s_do = Pick("attach: { vm: winxp }", "mount: { path: x }", "hook: { run: [/bin/true] }");
 
     private static readonly Gen<string> s_rule =
@@ -21,38 +24,32 @@ public sealed class RuleIndexTests
         from serial in s_serial
         from vendor in s_vendor
         from action in s_action
+        from devtype in s_devtype
+        from product in s_product
+        from kernel in s_kernel
         from final in Gen.Int[0, 5]
         from doing in s_do
-        select Rule(subsystem, serial, vendor, action, final == 0, doing);
+        select Rule([("subsystem", subsystem), ("serial", serial), ("vendor", vendor), ("action", action), ("devtype", devtype), ("product", product), ("kernel", kernel)], final == 0, doing);
 
-    private static readonly Gen<(string Subsystem, string? Serial, ushort? Vendor, string Action)> s_event =
+    private static readonly Gen<(string Subsystem, string? Serial, ushort? Vendor, string Action, string? DevType, ushort? Product, string Kernel)> s_event =
         from subsystem in Pick("usb", "block", "net")
-        from serial in Pick<string?>("S1", "S2", "S3", null, "")
+        from serial in Pick<string?>("S1", "S2", "S3", null, "", "s1")
         from vendor in Pick<ushort?>(0x058f, 0xabcd, 0x1234, null)
-        from action in Pick("add", "remove", "bind", "change")
-        select (subsystem, serial, vendor, action);
+        from action in Pick("add", "remove", "bind", "change", "unbind", "frob")
+        from devtype in Pick<string?>("usb_device", "disk", "partition", null, "")
+        from product in Pick<ushort?>(0x6387, 0x0001, 0x6300, null)
+        from kernel in Pick("sdb", "sda", "sdc", "2-1.4", "s", "loop3")
+        select (subsystem, serial, vendor, action, devtype, product, kernel);
 
-    private static string Rule(string? subsystem, string? serial, string? vendor, string? action, bool final, string doing)
+    private static string Rule((string Key, string? Pattern)[] keys, bool final, string doing)
     {
         var match = new List<string>();
-        if (subsystem is not null)
+        foreach ((string key, string? pattern) in keys)
         {
-            match.Add($"subsystem: \"{subsystem}\"");
-        }
-
-        if (serial is not null)
-        {
-            match.Add($"serial: \"{serial}\"");
-        }
-
-        if (vendor is not null)
-        {
-            match.Add($"vendor: \"{vendor}\"");
-        }
-
-        if (action is not null)
-        {
-            match.Add($"action: \"{action}\"");
+            if (pattern is not null)
+            {
+                match.Add($"{key}: \"{pattern}\"");
+            }
         }
 
         return $"    match: {{ {string.Join(", ", match)} }}\n    final: {(final ? "true" : "false")}\n    {doing}\n";
@@ -73,9 +70,14 @@ public sealed class RuleIndexTests
                 ?? throw new InvalidOperationException(yaml.ToString());
             foreach (var e in events)
             {
-                var properties = new List<KeyValuePair<string, string>> { new("ACTION", e.Action), new("DEVPATH", "/devices/x/y"), new("SUBSYSTEM", e.Subsystem) };
+                var properties = new List<KeyValuePair<string, string>> { new("ACTION", e.Action), new("DEVPATH", "/devices/x/" + e.Kernel), new("SUBSYSTEM", e.Subsystem) };
+                if (e.DevType is not null)
+                {
+                    properties.Add(new("DEVTYPE", e.DevType));
+                }
+
                 var view = new DeviceView(Uevent.Create(UeventSource.Udev, properties),
-                    new DeviceIdentity { Serial = e.Serial, Vendor = e.Vendor is { } v ? new UsbId(v) : null }, null);
+                    new DeviceIdentity { Serial = e.Serial, Vendor = e.Vendor is { } v ? new UsbId(v) : null, Product = e.Product is { } p ? new UsbId(p) : null }, null);
                 var indexed = new RuleMatch[set.Rules.Count];
                 var linear = new RuleMatch[set.Rules.Count];
                 int n = set.Match(view, indexed);
