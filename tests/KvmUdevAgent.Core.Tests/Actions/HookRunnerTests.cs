@@ -87,6 +87,7 @@ public sealed class HookRunnerTests : IDisposable
         try
         {
             await using var process = HookProcess.Start("/bin/sleep", ["/bin/sleep", "30"], ["PATH=/bin"], 1024);
+            await WaitUntilSleepingAsync(process.Pid);
 
             var fds = Directory.GetFileSystemEntries($"/proc/{process.Pid}/fd").Select(Path.GetFileName).Order(StringComparer.Ordinal);
             Assert.Equal(["0", "1", "2"], fds);
@@ -102,6 +103,26 @@ public sealed class HookRunnerTests : IDisposable
         finally
         {
             CloseFd(leaked);
+        }
+    }
+
+    /// <summary>
+    /// Waits until the process sits in (clock_)nanosleep: posix_spawn returns at the exec, while the
+    /// dynamic loader may still hold ld.so.cache or libc open as fd 3.
+    /// </summary>
+    private static async Task WaitUntilSleepingAsync(int pid)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var syscall = (await File.ReadAllTextAsync($"/proc/{pid}/syscall")).Split(' ')[0];
+            if (syscall is "35" or "230")
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"process {pid} never reached nanosleep (in syscall {syscall})");
+            await Task.Delay(10);
         }
     }
 

@@ -33,17 +33,24 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
 
     private LibvirtdProcess Libvirtd => fixture.Libvirtd;
 
-    private static string Rule(string kernel, bool readOnly = true) => $$"""
-        rules:
-          - name: loop-to-virt
-            match: { subsystem: block, kernel: "{{kernel}}" }
-            attach: { vm: virt, as: usb-storage, read_only: {{(readOnly ? "true" : "false")}} }
-        """;
+    /// <summary>The property the plugging event carries when a test routes by the event alone (see <see cref="RouteAsync"/>).</summary>
+    private const string RouteArg = "KUAROUTE"; // the kernel takes only letters and digits in a synthetic uevent's keys
 
-    private async Task<DaemonEnvironment> EnvironmentAsync(string domain, LoopDevice loop, string? uri = null)
+    private static string Rule(string kernel, bool byEvent)
+    {
+        string props = byEvent ? $", props: {{ SYNTH_ARG_{RouteArg}: \"yes\" }}" : "";
+        return $$"""
+            rules:
+              - name: loop-to-virt
+                match: { subsystem: block, kernel: "{{kernel}}"{{props}} }
+                attach: { vm: virt, as: usb-storage, read_only: true }
+            """;
+    }
+
+    private async Task<DaemonEnvironment> EnvironmentAsync(string domain, LoopDevice loop, string? uri = null, bool byEvent = false)
     {
         DaemonEnvironment env = await DaemonEnvironment.CreateAsync(withQemu: false);
-        env.WriteRules("10-loop.yaml", Rule(loop.Name));
+        env.WriteRules("10-loop.yaml", Rule(loop.Name, byEvent));
         env.WriteConfig(source: "kernel", sysfsRoot: "/sys", extraVms: $"  virt: {{ libvirt: \"{domain}\", uri: \"{uri ?? Libvirtd.Uri}\" }}\n");
         return env;
     }
@@ -51,7 +58,7 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
     [Fact]
     public async Task RoutedLoopDrive_ReadOnlyUsbDiskInLiveXml_QemuHasIt_RemovalTakesItOut_NotTainted()
     {
-        await using Routed routed = await RouteAsync("kua-route");
+        await using Routed routed = await RouteAsync("kua-route", byEvent: true);
         (string domain, LoopDevice loop, DaemonEnvironment env) = (routed.Domain, routed.Loop, routed.Env);
         XElement disk = routed.Disk;
         Assert.StartsWith("ua-kua-b", (string?)disk.Element("alias")!.Attribute("name"), StringComparison.Ordinal);
@@ -92,7 +99,7 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
     [Fact]
     public async Task LibvirtdRestarted_Reconnects_RemovalInBetweenReconciled()
     {
-        await using Routed routed = await RouteAsync("kua-lvrestart");
+        await using Routed routed = await RouteAsync("kua-lvrestart", byEvent: true);
         (string domain, LoopDevice loop, DaemonEnvironment env) = (routed.Domain, routed.Loop, routed.Env);
 
         await Libvirtd.StopLibvirtdAsync();
@@ -189,19 +196,24 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
         Assert.Contains("vm 'virt': libvirt.so.0 cannot be loaded, and the configuration has libvirt domains; install the Debian package 'libvirt0' (apt-get install libvirt0)", result.Stderr, StringComparison.Ordinal);
     }
 
-    /// <summary>A new domain, a loop drive routed to it by a running daemon (kernel add event), and the disk as the live XML shows it.</summary>
-    private async Task<Routed> RouteAsync(string prefix)
+    /// <summary>
+    /// A new domain, a loop drive routed to it by a running daemon (kernel add event), and the disk as the live XML shows it.
+    /// A test that "unplugs" the drive with a synthetic remove routes <paramref name="byEvent"/>: the loop device stays in
+    /// sysfs, and a resync (a SEQNUM gap, which other tests' network namespaces cause) would otherwise find it there and,
+    /// matched by name alone, plug it in again.
+    /// </summary>
+    private async Task<Routed> RouteAsync(string prefix, bool byEvent = false)
     {
         string domain = await Libvirtd.CreateDomainAsync(prefix);
         LoopDevice loop = await LoopDevice.CreateAsync();
-        DaemonEnvironment env = await EnvironmentAsync(domain, loop);
+        DaemonEnvironment env = await EnvironmentAsync(domain, loop, byEvent: byEvent);
         var routed = new Routed(domain, loop, env);
         _daemonLog = () => env.Daemon?.Stderr ?? "";
         try
         {
             await env.StartDaemonAsync();
             await env.Daemon!.WaitForLogAsync("Connected to libvirtd at", s_timeout);
-            loop.TriggerUevent("add", Guid.NewGuid());
+            loop.TriggerUevent("add", Guid.NewGuid(), (RouteArg, "yes"));
             routed.Disk = await WaitForDiskAsync(domain, loop.DevicePath, present: true);
             return routed;
         }
