@@ -98,13 +98,23 @@ internal sealed class BenchDaemon : IAsyncDisposable
         File.Delete(notifyPath);
         var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
-        var psi = new ProcessStartInfo(binary) { UseShellExecute = false, WorkingDirectory = work, RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string a in (string[])["run", "--config", configPath])
+        // KUA_BENCH_WRAP applies here too (bench/method-order records the start-up methods this way);
+        // the start-to-ready figure is then the wrapper's, not the daemon's.
+        string[] wrap = (Environment.GetEnvironmentVariable("KUA_BENCH_WRAP") ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var psi = new ProcessStartInfo(wrap.Length > 0 ? wrap[0] : binary) { UseShellExecute = false, WorkingDirectory = work, RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in (string[])[.. wrap.Skip(1), .. wrap.Length > 0 ? [binary] : Array.Empty<string>(), "run", "--config", configPath])
         {
             psi.ArgumentList.Add(a);
         }
 
         psi.Environment["NOTIFY_SOCKET"] = notifyPath;
+        // Profiling aid: KUA_BENCH_DAEMON_ENV="DOTNET_GCgen0size=0x100000 ..." sets variables for the daemon only.
+        foreach (string kv in (Environment.GetEnvironmentVariable("KUA_BENCH_DAEMON_ENV") ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int eq = kv.IndexOf('=', StringComparison.Ordinal);
+            psi.Environment[kv[..eq]] = kv[(eq + 1)..];
+        }
+
         long started = Stopwatch.GetTimestamp();
         Process process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the daemon");
         var daemon = new BenchDaemon(process, notify, started, logPath);

@@ -53,6 +53,11 @@ internal static class FootprintBenchmark
                 if (run == 0)
                 {
                     Console.WriteLine("    resident by mapping (MiB): " + string.Join(", ", ProcStatus.TopMappings(daemon.Pid, 8)));
+                    // Profiling aid: KUA_BENCH_SMAPS=DIR keeps the first run's smaps, status and thread names there.
+                    if (Environment.GetEnvironmentVariable("KUA_BENCH_SMAPS") is { Length: > 0 } dump)
+                    {
+                        ProcStatus.Dump(daemon.Pid, dump);
+                    }
                 }
 
                 ready.Add(readyAfter.TotalMilliseconds);

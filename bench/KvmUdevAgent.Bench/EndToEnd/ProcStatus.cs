@@ -64,6 +64,17 @@ internal static class ProcStatus
         return byName.OrderByDescending(kv => kv.Value).Take(count).Select(kv => $"{kv.Key} {kv.Value / 1024.0:F1}");
     }
 
+    /// <summary>Copies the process's smaps, status and thread names into <paramref name="directory"/>, for a closer look.</summary>
+    public static void Dump(int pid, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        File.Copy($"/proc/{pid}/smaps", Path.Combine(directory, "smaps"), overwrite: true);
+        File.Copy($"/proc/{pid}/status", Path.Combine(directory, "status"), overwrite: true);
+        File.WriteAllLines(
+            Path.Combine(directory, "threads"),
+            Directory.EnumerateDirectories($"/proc/{pid}/task").Select(t => Path.GetFileName(t) + " " + File.ReadAllText(Path.Combine(t, "comm")).Trim()));
+    }
+
     /// <summary>The 1-minute load average, for the report.</summary>
     public static string LoadAverage() => File.ReadAllText("/proc/loadavg").Trim();
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace KvmUdevAgent.Core.Qemu;
@@ -34,8 +33,8 @@ internal static class QemuDeviceId
     public static string ForBlock(BlockDeviceModel model, bool readOnly, string devNode, string? identityKey)
     {
         string key = string.Create(CultureInfo.InvariantCulture, $"{model}\n{readOnly}\n{devNode}\n{identityKey}");
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(key), hash);
+        Span<byte> hash = stackalloc byte[Sha256.HashSize];
+        Sha256.HashData(Encoding.UTF8.GetBytes(key), hash);
         return BlockPrefix + Convert.ToHexStringLower(hash[..6]);
     }
 

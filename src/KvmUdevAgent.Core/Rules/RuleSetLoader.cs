@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
-using System.Security.Cryptography;
 using System.Text;
+using KvmUdevAgent.Core.Qemu;
 
 namespace KvmUdevAgent.Core.Rules;
 
@@ -23,17 +23,17 @@ internal sealed class RuleSetLoader(IReadOnlySet<string>? knownVms, RulePermissi
     /// </summary>
     public byte[]? Fingerprint(string directory)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var hash = new Sha256();
         try
         {
             AppendPermission(hash, directory, isDirectory: true);
             foreach (string file in RuleFiles(directory))
             {
-                hash.AppendData(Encoding.UTF8.GetBytes(Path.GetFileName(file) + "\0"));
+                hash.Append(Encoding.UTF8.GetBytes(Path.GetFileName(file) + "\0"));
                 AppendPermission(hash, file, isDirectory: false);
                 byte[] bytes = File.ReadAllBytes(file);
-                hash.AppendData(BitConverter.GetBytes(bytes.Length));
-                hash.AppendData(bytes);
+                hash.Append(BitConverter.GetBytes(bytes.Length));
+                hash.Append(bytes);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -44,12 +44,12 @@ internal sealed class RuleSetLoader(IReadOnlySet<string>? knownVms, RulePermissi
         return hash.GetHashAndReset();
     }
 
-    private void AppendPermission(IncrementalHash hash, string path, bool isDirectory)
+    private void AppendPermission(Sha256 hash, string path, bool isDirectory)
     {
         if (permissions is not null)
         {
             bool ok = permissions.Check(path, isDirectory, out string? why);
-            hash.AppendData(Encoding.UTF8.GetBytes((ok ? "ok" : why) + "\0"));
+            hash.Append(Encoding.UTF8.GetBytes((ok ? "ok" : why) + "\0"));
         }
     }
 
