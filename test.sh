@@ -62,6 +62,12 @@ status=${PIPESTATUS[0]}
 set -e
 count() { awk -v k="$1" '$1 == k":" { s += $2 } END { print s + 0 }' "$results/console.log"; }
 passed=$(count Passed); failed=$(count Failed); skipped=$(count Skipped); total=$(awk '/^Total tests:/ { s += $3 } END { print s + 0 }' "$results/console.log")
+if [ "$failed" != 0 ]; then
+  # Repeat each failure (its message and the top of its stack and output) at the end, where a CI
+  # log that keeps only its tail still shows it.
+  echo "test.sh: failed tests:"
+  awk '/^  Failed / { on = 1; n = 0 } /^  (Passed|Skipped) |^\[xUnit/ { on = 0 } on && n++ < 40' "$results/console.log"
+fi
 rm -rf "$results"
 if [ "$total" = 0 ] && [ "$status" = 0 ]; then echo "test.sh: no test ran" >&2; status=1; fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
