@@ -19,11 +19,12 @@ internal sealed partial class LibvirtDomain : IVm
     public Task<MonitorCommandAnswer> RunMonitorCommandAsync(string command, bool hmp, CancellationToken cancellationToken) =>
         throw new LibvirtException($"VM '{Name}' is libvirt domain '{Domain}': the agent sends it no monitor commands (libvirt would mark it tainted: custom-monitor); ask libvirt instead (virsh -c '{Connection.Uri}' dumpxml {Domain}, or 'virsh qemu-monitor-command' if you accept the taint)");
 
-    /// <summary>None of the agent's own: libvirt refuses a hotplug during its migrations itself, and a shut-off domain is refused by the attach.</summary>
+    /// <summary>What libvirt accepts in a disk's <c>&lt;serial&gt;</c> (<see cref="LibvirtDeviceXml.GuestSerial"/>).</summary>
     public GuestSerial GuestSerialFor(BlockAttachRequest request) =>
         LibvirtDeviceXml.GuestSerial(request.GuestSerial) is { } serial ? new GuestSerial(serial, null)
         : new GuestSerial(null, string.IsNullOrEmpty(request.GuestSerial) ? null : "libvirt refuses a serial longer than 64 characters or with characters other than letters, digits, ' ', '.', '_' and '-' (or only blanks)");
 
+    /// <summary>None of the agent's own: libvirt refuses a hotplug during its migrations itself, and a shut-off domain is refused by the attach.</summary>
     public Task<string?> AttachRefusalAsync(CancellationToken cancellationToken) => Task.FromResult<string?>(null);
 
     /// <summary>libvirt's messages say what follows (reconnect, or attach when the domain starts).</summary>

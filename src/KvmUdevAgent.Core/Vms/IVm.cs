@@ -30,10 +30,10 @@ internal interface IVm : IVmDevices, IAsyncDisposable
     /// <summary>Runs a command an administrator typed on the VM's monitor (QMP JSON or an HMP line); a backend without one refuses with a <see cref="VmException"/> saying why.</summary>
     Task<MonitorCommandAnswer> RunMonitorCommandAsync(string command, bool hmp, CancellationToken cancellationToken);
 
-    /// <summary>Why nothing may be attached now (e.g. a QEMU migrating in or out, design §7), or null when attaching is fine.</summary>
     /// <summary>The serial a drive's guest is shown through this VM's monitor, or why it is left out.</summary>
     GuestSerial GuestSerialFor(BlockAttachRequest request);
 
+    /// <summary>Why nothing may be attached now (e.g. a QEMU migrating in or out, design §7), or null when attaching is fine.</summary>
     Task<string?> AttachRefusalAsync(CancellationToken cancellationToken);
 
     /// <summary>What the audit says when <paramref name="error"/> (unavailable) stopped an attach or detach: why, and what happens next.</summary>
