@@ -308,7 +308,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
 
     private void AuditRouted(DeviceView device, Plan plan)
     {
-        if (_audit is NullAuditWriter)
+        if (!_audit.IsEnabled)
         {
             return;
         }
@@ -324,7 +324,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
     {
         // Only what a rule could be written for, and only live adds: a coldplug of every loop
         // device or partition at each start would bury the records that matter.
-        if (_audit is NullAuditWriter || device.Event.Coldplug || device.Event.Action != UeventAction.Add)
+        if (!_audit.IsEnabled || device.Event.Coldplug || device.Event.Action != UeventAction.Add)
         {
             return;
         }

@@ -9,4 +9,7 @@ internal interface IAuditWriter
 {
     /// <summary>Takes a committed (frozen) record. Non-blocking; thread-safe.</summary>
     void Write(AuditRecord record);
+
+    /// <summary>False when every record is thrown away (audit off): a caller may skip building one.</summary>
+    bool IsEnabled => true;
 }

@@ -9,6 +9,8 @@ internal sealed class NullAuditWriter : IAuditWriter
     {
     }
 
+    public bool IsEnabled => false;
+
     public void Write(AuditRecord record)
     {
     }
