@@ -82,7 +82,7 @@ public sealed partial class AgentDaemon
             throw new ControlException(ControlErrorCodes.NotFound, $"no VM named '{vm}'; configured: {string.Join(", ", _vms.Vms.Select(m => m.Name))}");
         }
 
-        var attach = new PlannedAttach("manual", vm, RuleSet.DefaultKind(view), ReadOnly: false);
+        var attach = RuleSet.PlanAttach("manual", vm, RuleSet.DefaultKind(view), readOnly: false, removable: null, view.Identity);
         bool ok = await Executor.AttachAsync(attach, view, cancellationToken).ConfigureAwait(false);
         return new ManualActionReport { DevPath = view.DevPath, Action = "attach", Vm = vm, Succeeded = ok };
     }

@@ -26,7 +26,7 @@ internal static class AttachRequests
                 return false;
             case AttachKind.UsbStorage or AttachKind.VirtioBlk:
                 BlockDeviceModel model = kind == AttachKind.UsbStorage ? BlockDeviceModel.UsbStorage : BlockDeviceModel.VirtioBlk;
-                if (BlockAttachRequest.TryCreate(device.Identity, model, attach.ReadOnly, attach.Removable, pciBus: null, out BlockAttachRequest? block, out reason))
+                if (BlockAttachRequest.TryCreate(device.Identity, model, attach.ReadOnly, attach.Removable == true, pciBus: null, out BlockAttachRequest? block, out reason))
                 {
                     request = block;
                     return true;

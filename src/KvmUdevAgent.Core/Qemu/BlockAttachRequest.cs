@@ -49,14 +49,14 @@ internal sealed record BlockAttachRequest : AttachRequest
     /// <summary>
     /// Builds the request for a block device as the daemon sees it: its node, and an identity key
     /// from the USB vendor:product:serial and port path plus the filesystem UUID, so two identical
-    /// drives differ. The device's serial is shown to the guest, and a usb-storage disk is removable
-    /// when the host disk is (or <paramref name="removable"/> says so).
+    /// drives differ. The device's serial is shown to the guest; <paramref name="removable"/> is the
+    /// plan's (<see cref="Rules.PlannedAttach.Removable"/>: the rule's, else the host disk's).
     /// </summary>
     public static bool TryCreate(
         Devices.DeviceIdentity identity,
         BlockDeviceModel model,
         bool readOnly,
-        bool? removable,
+        bool removable,
         string? pciBus,
         [NotNullWhen(true)] out BlockAttachRequest? request,
         [NotNullWhen(false)] out string? reason)
@@ -68,8 +68,7 @@ internal sealed record BlockAttachRequest : AttachRequest
             return false;
         }
 
-        // As the host disk says (sysfs "removable"), unless the rule forces it.
-        request = request with { Removable = model == BlockDeviceModel.UsbStorage && (removable ?? identity.Removable ?? false) };
+        request = request with { Removable = model == BlockDeviceModel.UsbStorage && removable };
         return true;
     }
 

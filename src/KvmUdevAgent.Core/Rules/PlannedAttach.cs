@@ -2,7 +2,7 @@ namespace KvmUdevAgent.Core.Rules;
 
 /// <summary>
 /// Give the device to <see cref="Vm"/>. For a drive, what the guest is shown: <see cref="Removable"/>
-/// (usb-storage; null for other kinds, or to follow the host disk) and the drive's <see cref="Serial"/>
+/// (usb-storage, resolved by <see cref="RuleSet.PlanAttach"/>; null for other kinds) and the drive's <see cref="Serial"/>
 /// (hostile; the monitor decides whether it can be sent).
 /// </summary>
 internal sealed record PlannedAttach(string Rule, string Vm, AttachKind Kind, bool ReadOnly, bool? Removable = null, string? Serial = null) : PlannedAction(Rule)

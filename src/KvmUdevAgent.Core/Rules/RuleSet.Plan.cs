@@ -22,10 +22,7 @@ internal sealed partial class RuleSet
             if (!match.Shadowed && d.Attach is { } attach)
             {
                 AttachKind kind = attach.Kind ?? DefaultKind(device);
-                actions.Add(match.Reverse ? new PlannedDetach(d.Name, attach.Vm, kind) : new PlannedAttach(
-                    d.Name, attach.Vm, kind, attach.ReadOnly,
-                    kind == AttachKind.UsbStorage ? attach.Removable ?? device.Identity.Removable ?? false : null,
-                    kind is AttachKind.UsbStorage or AttachKind.VirtioBlk && device.Identity.Serial is { Length: > 0 } serial ? serial : null));
+                actions.Add(match.Reverse ? new PlannedDetach(d.Name, attach.Vm, kind) : PlanAttach(d.Name, attach.Vm, kind, attach.ReadOnly, attach.Removable, device.Identity));
             }
 
             if (!match.Shadowed && d.Mount is { } mount)
@@ -57,6 +54,15 @@ internal sealed partial class RuleSet
     }
 
     /// <summary>A USB device goes over as itself; a block device as an emulated USB stick.</summary>
+    /// <summary>
+    /// An attach of the device <paramref name="identity"/> names, and what its guest is shown: a usb-storage disk is
+    /// removable as <paramref name="removable"/> forces, else as the host disk says; a drive carries its serial.
+    /// </summary>
+    internal static PlannedAttach PlanAttach(string rule, string vm, AttachKind kind, bool readOnly, bool? removable, Devices.DeviceIdentity identity) =>
+        new(rule, vm, kind, readOnly,
+            kind == AttachKind.UsbStorage ? removable ?? identity.Removable ?? false : null,
+            kind is AttachKind.UsbStorage or AttachKind.VirtioBlk && identity.Serial is { Length: > 0 } serial ? serial : null);
+
     internal static AttachKind DefaultKind(DeviceView device) =>
         device.Subsystem == "block" ? AttachKind.UsbStorage : AttachKind.UsbHost;
 }

@@ -2,6 +2,7 @@ using System.Text;
 using KvmUdevAgent.Core.Configuration;
 using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Qemu;
+using KvmUdevAgent.Core.Rules;
 
 namespace KvmUdevAgent.Core.Tests.Qemu;
 
@@ -27,7 +28,8 @@ public sealed class GuestViewTests : IClassFixture<HmpQemuFixture>
     private BlockAttachRequest Request(string serial, bool? hostRemovable, bool? forced, BlockDeviceModel model = BlockDeviceModel.UsbStorage)
     {
         var drive = new DeviceIdentity { Serial = serial, DevNode = _fixture.Loop.DevicePath, Removable = hostRemovable };
-        Assert.True(BlockAttachRequest.TryCreate(drive, model, readOnly: true, forced, pciBus: null, out BlockAttachRequest? request, out string? reason), reason);
+        bool removable = RuleSet.PlanAttach("test", "vm", model == BlockDeviceModel.UsbStorage ? AttachKind.UsbStorage : AttachKind.VirtioBlk, readOnly: true, forced, drive).Removable == true;
+        Assert.True(BlockAttachRequest.TryCreate(drive, model, readOnly: true, removable, pciBus: null, out BlockAttachRequest? request, out string? reason), reason);
         return request;
     }
 

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using KvmUdevAgent.Core.Devices;
 using KvmUdevAgent.Core.Qemu;
+using KvmUdevAgent.Core.Rules;
 
 namespace KvmUdevAgent.Core.Tests.Qemu;
 
@@ -74,11 +75,11 @@ public sealed partial class QemuDeviceIdTests
     {
         var seed = new DeviceIdentity { Vendor = new UsbId(0x058f), Product = new UsbId(0x6387), Serial = "576B63C4", BusNum = 2, PortPath = "1.4", DevNode = "/dev/sdb" };
         var twin = seed with { Serial = "0000AAAA", PortPath = "1.3" };
-        Assert.True(BlockAttachRequest.TryCreate(seed, BlockDeviceModel.UsbStorage, true, null, null, out BlockAttachRequest? a, out _));
-        Assert.True(BlockAttachRequest.TryCreate(twin, BlockDeviceModel.UsbStorage, true, null, null, out BlockAttachRequest? b, out _));
+        Assert.True(BlockAttachRequest.TryCreate(seed, BlockDeviceModel.UsbStorage, true, false, null, out BlockAttachRequest? a, out _));
+        Assert.True(BlockAttachRequest.TryCreate(twin, BlockDeviceModel.UsbStorage, true, false, null, out BlockAttachRequest? b, out _));
         Assert.NotEqual(a.Id, b.Id);
         Assert.Equal("576B63C4", a.GuestSerial);
-        Assert.False(BlockAttachRequest.TryCreate(seed with { DevNode = null }, BlockDeviceModel.UsbStorage, true, null, null, out _, out string? reason));
+        Assert.False(BlockAttachRequest.TryCreate(seed with { DevNode = null }, BlockDeviceModel.UsbStorage, true, false, null, out _, out string? reason));
         Assert.Equal("the device node must be an absolute path under /dev/ made of [A-Za-z0-9_./-]", reason);
     }
 
@@ -91,10 +92,13 @@ public sealed partial class QemuDeviceIdTests
     public void BlockAttachRequest_FromIdentity_RemovableFollowsHostDiskUnlessRuleForcesIt(bool? hostRemovable, bool? forced, bool expected)
     {
         var drive = new DeviceIdentity { Serial = "576B63C4", DevNode = "/dev/sdb", Removable = hostRemovable };
-        Assert.True(BlockAttachRequest.TryCreate(drive, BlockDeviceModel.UsbStorage, false, forced, null, out BlockAttachRequest? usb, out _));
+        // The plan decides (RuleSet.PlanAttach); the request carries what it decided.
+        bool planned = RuleSet.PlanAttach("r", "vm", AttachKind.UsbStorage, false, forced, drive).Removable == true;
+        Assert.True(BlockAttachRequest.TryCreate(drive, BlockDeviceModel.UsbStorage, false, planned, null, out BlockAttachRequest? usb, out _));
         Assert.Equal(expected, usb.Removable);
         // virtio-blk has no such property.
-        Assert.True(BlockAttachRequest.TryCreate(drive, BlockDeviceModel.VirtioBlk, false, forced, null, out BlockAttachRequest? virtio, out _));
+        bool plannedVirtio = RuleSet.PlanAttach("r", "vm", AttachKind.VirtioBlk, false, forced, drive).Removable == true;
+        Assert.True(BlockAttachRequest.TryCreate(drive, BlockDeviceModel.VirtioBlk, false, plannedVirtio, null, out BlockAttachRequest? virtio, out _));
         Assert.False(virtio.Removable);
     }
 }
