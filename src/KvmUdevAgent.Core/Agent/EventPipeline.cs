@@ -164,7 +164,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
                 return;
             }
 
-            DeviceObservation observation = await _tracker.ObserveAsync(uevent, _views, cancellationToken, rules.NeedsFilesystem).ConfigureAwait(false);
+            DeviceObservation observation = await _tracker.ObserveAsync(uevent, _views, cancellationToken, rules.NeedsFilesystemCheck).ConfigureAwait(false);
             if (!observation.Routes || observation.View is not { } device)
             {
                 return;
@@ -181,10 +181,12 @@ internal sealed partial class EventPipeline : IAsyncDisposable
                     _tracker.AwaitBind(uevent.DevPath);
                 }
 
-                if (uevent.Action != UeventAction.Bind)
+                if (uevent.Action != UeventAction.Bind && AuditsUnmatched(uevent))
                 {
                     // A bind routed as the add of its device was already audited as unmatched at the add.
-                    AuditUnmatched(device);
+                    // The record names the device for whoever writes a rule for it: with its label, even
+                    // though no rule needed the probe.
+                    AuditUnmatched(await _views.CompleteAsync(device, cancellationToken).ConfigureAwait(false));
                 }
                 if (uevent.Action == UeventAction.Remove && !_dryRun)
                 {
@@ -236,7 +238,8 @@ internal sealed partial class EventPipeline : IAsyncDisposable
     /// The tracker still learns of it (and keeps the event, should the rules change), the USB cache
     /// still drops what it makes stale, and a live add still awaits its bind as an unmatched one does.
     /// Never skipped: removes (what was done for a device is undone whatever the rules say now), moves,
-    /// binds, changes of a device with a view, and a live add the audit records as unmatched.
+    /// binds, changes of a device with a view, a live add the audit records as unmatched, and an event
+    /// of a device the state says is attached or mounted (<c>devices</c> lists it, with where it is).
     /// </summary>
     private bool Unread(Uevent uevent, RuleSet rules)
     {
@@ -246,7 +249,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             UeventAction.Change => !_tracker.HasView(uevent.DevPath),
             _ => false,
         };
-        if (!candidate || rules.MayMatch(uevent))
+        if (!candidate || rules.MayMatch(uevent) || _executor.Holds(uevent.DevPath))
         {
             return false;
         }
@@ -278,7 +281,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             }
 
             string devPath = tracked.DevPath;
-            EnqueueObserve(devPath, ct => _tracker.CompleteAsync(devPath, _views, rules.MayMatch, rules.NeedsFilesystem, ct).AsTask(), coalesce: false);
+            EnqueueObserve(devPath, ct => _tracker.CompleteAsync(devPath, _views, rules.MayMatch, rules.NeedsFilesystemCheck, ct).AsTask(), coalesce: false);
         }
 
         return ObservedAsync(cancellationToken);

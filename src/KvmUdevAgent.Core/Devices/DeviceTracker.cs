@@ -117,7 +117,7 @@ internal sealed class DeviceTracker
             // and a later change event (media, partition table) must not turn that into "not routed".
             var updated = current with
             {
-                Identity = view.Identity,
+                Identity = KeepFilesystem(view.Identity, current.Identity),
                 Subsystem = view.Subsystem,
                 DevType = view.DevType,
                 View = view.Event.Action == UeventAction.Add ? view : current.View ?? view,
@@ -159,6 +159,16 @@ internal sealed class DeviceTracker
 
         return new DeviceObservation(decision.Kind, view);
     }
+
+    /// <summary>
+    /// A <c>change</c> no rule needed the probe for (rules without <c>action:</c> do not see changes)
+    /// keeps the filesystem the add knew: the remove reverses the add's rules with it (an
+    /// <c>on_remove</c> hook's <c>{fs_label}</c>).
+    /// </summary>
+    private static DeviceIdentity KeepFilesystem(DeviceIdentity fresh, DeviceIdentity? known) =>
+        fresh.FsProbeSkipped && known is { FsProbeSkipped: false } && (known.FsLabel ?? known.FsUuid ?? known.FsType) is not null
+            ? fresh with { FsLabel = known.FsLabel, FsUuid = known.FsUuid, FsType = known.FsType, FsProbeSkipped = false }
+            : fresh;
 
     /// <summary>Whether the device is present with a built view (its removes and changes are always read).</summary>
     public bool HasView(string devPath) => _devices.TryGetValue(devPath, out TrackedDevice? d) && d.View is not null;

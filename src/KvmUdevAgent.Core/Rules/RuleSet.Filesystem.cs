@@ -14,6 +14,10 @@ internal sealed partial class RuleSet
 {
     private readonly ulong[] _needsFilesystem;
     private readonly bool _anyNeedsFilesystem;
+    private Func<DeviceView, bool>? _needsFilesystemCheck;
+
+    /// <summary><see cref="NeedsFilesystem"/> as a delegate, made once per rule set (the pipeline passes it with every event).</summary>
+    public Func<DeviceView, bool> NeedsFilesystemCheck => _needsFilesystemCheck ??= NeedsFilesystem;
 
     /// <summary>
     /// True when a rule that uses the filesystem (<see cref="CompiledRule.NeedsFilesystem"/>) can still

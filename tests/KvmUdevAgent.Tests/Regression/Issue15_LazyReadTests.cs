@@ -65,6 +65,41 @@ public sealed partial class Issue15_LazyReadTests
     }
 
     [Fact]
+    public async Task ReloadAddsRuleOnLabel_PresentDriveProbedThenAttachedByReconcile()
+    {
+        string token = "r" + Guid.NewGuid().ToString("N")[..12];
+        await using DaemonEnvironment env = await DaemonEnvironment.CreateAsync();
+        await using LoopDevice loop = await LoopDevice.CreateAsync(ext4Label: Label);
+        env.WriteRules("10-hook.yaml", $$"""
+            rules:
+              - name: note-it
+                match: { subsystem: block, props: { SYNTH_ARG_RUNID: "{{token}}" } }
+                hook: { run: [/bin/true] }
+            """);
+        env.WriteConfig(source: "kernel", sysfsRoot: "/sys");
+        await env.StartDaemonAsync();
+
+        loop.TriggerUevent("add", Guid.NewGuid(), ("RUNID", token));
+        var hook = (await env.Syslog.WaitForAsync(m => m.MsgId == "device.hook", 1, TimeSpan.FromSeconds(20))).Single();
+        Assert.Equal("skipped", Extra(hook)?["fs_probe"]);
+
+        // A rule on the label arrives while the drive is present: the reload probes it, the reconcile attaches it.
+        env.WriteRules("20-label.yaml", $$"""
+            rules:
+              - name: by-label
+                match: { subsystem: block, fs_label: "{{Label}}", props: { SYNTH_ARG_RUNID: "{{token}}" } }
+                attach: { vm: winxp, as: usb-storage, read_only: true }
+            """);
+        await env.WaitForDevicesAsync(d => d.Count == 1);
+        var attach = (await env.Syslog.WaitForAsync(m => m.MsgId == "device.attach", 1, TimeSpan.FromSeconds(20))).Single();
+        Assert.Equal("by-label", Sd(attach)["rule"]);
+        Assert.Equal(Label, Sd(attach)["label"]);
+
+        loop.TriggerUevent("remove", Guid.NewGuid(), ("RUNID", token));
+        await env.WaitForDevicesAsync(d => d.Count == 0);
+    }
+
+    [Fact]
     public async Task EventNoRuleCanMatch_NotRead_TrackedDeviceRemoveStillHandled()
     {
         await using DaemonEnvironment env = await DaemonEnvironment.CreateAsync();
