@@ -24,18 +24,33 @@ internal sealed partial class RuleSet
     /// match <paramref name="device"/>: it applies to the event's action and every one of its other
     /// conditions holds, the <c>fs_*</c> ones counting as unknown. False means a probe cannot change the plan.
     /// </summary>
-    public bool NeedsFilesystem(DeviceView device)
-    {
-        if (!_anyNeedsFilesystem)
-        {
-            return false;
-        }
+    public bool NeedsFilesystem(DeviceView device) => _anyNeedsFilesystem && AnyCandidate(device, filesystemRules: true);
 
+    /// <summary>
+    /// False when no rule can match <paramref name="uevent"/>, known from what the event says alone
+    /// (<see cref="MatchKeys.EventOnly"/>: action, subsystem, devtype, kernel name, devpath), without
+    /// reading sysfs. True means "perhaps": the view is built and the rules decide.
+    /// </summary>
+    public bool MayMatch(Uevent uevent) => _rules.Length > 0 && AnyCandidate(DeviceView.Bare(uevent), filesystemRules: false);
+
+    /// <summary>
+    /// With <paramref name="filesystemRules"/>: is there a rule using the filesystem among the candidates
+    /// without the <c>fs_*</c> keys whose other conditions all hold? Without: is there any candidate on
+    /// the event's own keys? Allocates nothing.
+    /// </summary>
+    private bool AnyCandidate(DeviceView device, bool filesystemRules)
+    {
         int words = _index.WordCount;
         ulong[]? rented = words > MaxStackWords ? ArrayPool<ulong>.Shared.Rent(words) : null;
         Span<ulong> mask = (rented ?? stackalloc ulong[MaxStackWords])[..words];
         try
         {
+            if (!filesystemRules)
+            {
+                _index.EventCandidates(device, mask);
+                return mask.ContainsAnyExcept(0UL);
+            }
+
             _index.CandidatesWithoutFilesystem(device, mask);
             for (int w = 0; w < words; w++)
             {
@@ -45,43 +60,6 @@ internal sealed partial class RuleSet
                     {
                         return true;
                     }
-                }
-            }
-
-            return false;
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<ulong>.Shared.Return(rented);
-            }
-        }
-    }
-
-    /// <summary>
-    /// False when no rule can match <paramref name="uevent"/>, known from what the event says alone
-    /// (<see cref="MatchKeys.EventOnly"/>: action, subsystem, devtype, kernel name, devpath), without
-    /// reading sysfs. True means "perhaps": the view is built and the rules decide.
-    /// </summary>
-    public bool MayMatch(Uevent uevent)
-    {
-        if (_rules.Length == 0)
-        {
-            return false;
-        }
-
-        int words = _index.WordCount;
-        ulong[]? rented = words > MaxStackWords ? ArrayPool<ulong>.Shared.Rent(words) : null;
-        Span<ulong> mask = (rented ?? stackalloc ulong[MaxStackWords])[..words];
-        try
-        {
-            _index.EventCandidates(DeviceView.Bare(uevent), mask);
-            foreach (ulong word in mask)
-            {
-                if (word != 0)
-                {
-                    return true;
                 }
             }
 
