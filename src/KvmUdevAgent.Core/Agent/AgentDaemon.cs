@@ -278,9 +278,18 @@ public sealed partial class AgentDaemon : IAsyncDisposable
             }
         }
 
-        if (result.Succeeded && !_options.DryRun)
+        if (result.Succeeded)
         {
-            _ = Task.Run(() => _reconcile.ReconcileAllAsync(_stopping.Token));
+            // Devices whose events no rule could read before, or whose filesystem no rule needed,
+            // are completed for the new rules first, so the reconcile sees them as it would have.
+            _ = Task.Run(async () =>
+            {
+                await _pipeline.CompleteViewsAsync(_stopping.Token).ConfigureAwait(false);
+                if (!_options.DryRun)
+                {
+                    await _reconcile.ReconcileAllAsync(_stopping.Token).ConfigureAwait(false);
+                }
+            });
         }
     }
 

@@ -99,7 +99,7 @@ internal sealed partial class EventPipeline
     /// </summary>
     private Uevent KeepLastProperties(Uevent fromSysfs)
     {
-        if (!_tracker.TryGet(fromSysfs.DevPath, out TrackedDevice? tracked) || tracked.View?.Event is not { } last)
+        if (!_tracker.TryGet(fromSysfs.DevPath, out TrackedDevice? tracked) || (tracked.View?.Event ?? tracked.Unviewed) is not { } last)
         {
             return fromSysfs;
         }

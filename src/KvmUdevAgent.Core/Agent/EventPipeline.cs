@@ -158,13 +158,19 @@ internal sealed partial class EventPipeline : IAsyncDisposable
     {
         try
         {
-            DeviceObservation observation = await _tracker.ObserveAsync(uevent, _views, cancellationToken).ConfigureAwait(false);
+            RuleSet rules = _rules.Current;
+            if (Unread(uevent, rules))
+            {
+                return;
+            }
+
+            DeviceObservation observation = await _tracker.ObserveAsync(uevent, _views, cancellationToken, rules.NeedsFilesystemCheck).ConfigureAwait(false);
             if (!observation.Routes || observation.View is not { } device)
             {
                 return;
             }
 
-            Plan plan = _rules.Current.Evaluate(device);
+            Plan plan = rules.Evaluate(device);
             if (plan.IsEmpty)
             {
                 if (uevent.Action == UeventAction.Add && !uevent.Coldplug && uevent.GetString(UeventKeys.Driver) is null)
@@ -175,10 +181,12 @@ internal sealed partial class EventPipeline : IAsyncDisposable
                     _tracker.AwaitBind(uevent.DevPath);
                 }
 
-                if (uevent.Action != UeventAction.Bind)
+                if (uevent.Action != UeventAction.Bind && AuditsUnmatched(uevent))
                 {
                     // A bind routed as the add of its device was already audited as unmatched at the add.
-                    AuditUnmatched(device);
+                    // The record names the device for whoever writes a rule for it: with its label, even
+                    // though no rule needed the probe.
+                    AuditUnmatched(await _views.CompleteAsync(device, cancellationToken).ConfigureAwait(false));
                 }
                 if (uevent.Action == UeventAction.Remove && !_dryRun)
                 {
@@ -222,6 +230,61 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             _counters.Fail();
             Log.EventFailed(_logger, uevent.ActionText, uevent.DevPath, e);
         }
+    }
+
+    /// <summary>
+    /// An <c>add</c>, or a <c>change</c> of a device without a view, that no rule can match by what the
+    /// event says (<see cref="RuleSet.MayMatch"/>) is not read (issue 15): no sysfs, no probe, no plan.
+    /// The tracker still learns of it (and keeps the event, should the rules change), the USB cache
+    /// still drops what it makes stale, and a live add still awaits its bind as an unmatched one does.
+    /// Never skipped: removes (what was done for a device is undone whatever the rules say now), moves,
+    /// binds, changes of a device with a view, a live add the audit records as unmatched, and an event
+    /// of a device the state says is attached or mounted (<c>devices</c> lists it, with where it is).
+    /// </summary>
+    private bool Unread(Uevent uevent, RuleSet rules)
+    {
+        bool candidate = uevent.Action switch
+        {
+            UeventAction.Add => !AuditsUnmatched(uevent),
+            UeventAction.Change => !_tracker.HasView(uevent.DevPath),
+            _ => false,
+        };
+        if (!candidate || rules.MayMatch(uevent) || _executor.Holds(uevent.DevPath))
+        {
+            return false;
+        }
+
+        _views.Observe(uevent);
+        _tracker.ObserveUnviewed(uevent);
+        if (uevent.Action == UeventAction.Add && !uevent.Coldplug && uevent.GetString(UeventKeys.Driver) is null)
+        {
+            _tracker.AwaitBind(uevent.DevPath);
+        }
+
+        Log.Unread(_logger, uevent.ActionText, uevent.DevPath, rules.Generation);
+        return true;
+    }
+
+    /// <summary>
+    /// After the rules changed: the devices whose events were not read, or whose filesystem was not
+    /// probed, get what the new rules need, each in its own queue (in order with its events).
+    /// Completes once all of it is done (then reconcile sees them as it would have).
+    /// </summary>
+    public Task CompleteViewsAsync(CancellationToken cancellationToken)
+    {
+        RuleSet rules = _rules.Current;
+        foreach (TrackedDevice tracked in _tracker.Present)
+        {
+            if (tracked.View is null ? tracked.Unviewed is null : !tracked.View.Identity.FsProbeSkipped)
+            {
+                continue;
+            }
+
+            string devPath = tracked.DevPath;
+            EnqueueObserve(devPath, ct => _tracker.CompleteAsync(devPath, _views, rules.MayMatch, rules.NeedsFilesystemCheck, ct).AsTask(), coalesce: false);
+        }
+
+        return ObservedAsync(cancellationToken);
     }
 
     private void EnqueueAct(Plan plan, DeviceView device)
@@ -322,14 +385,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
 
     private void AuditUnmatched(DeviceView device)
     {
-        // Only what a rule could be written for, and only live adds: a coldplug of every loop
-        // device or partition at each start would bury the records that matter.
-        if (!_audit.IsEnabled || device.Event.Coldplug || device.Event.Action != UeventAction.Add)
-        {
-            return;
-        }
-
-        if (!(device.Subsystem == "usb" && device.DevType == "usb_device") && device.Subsystem != "block")
+        if (!AuditsUnmatched(device.Event))
         {
             return;
         }
@@ -338,6 +394,14 @@ internal sealed partial class EventPipeline : IAsyncDisposable
         record.Action = "none";
         record.Succeed();
     }
+
+    /// <summary>
+    /// Only what a rule could be written for, and only live adds: a coldplug of every loop device or
+    /// partition at each start would bury the records that matter.
+    /// </summary>
+    private bool AuditsUnmatched(Uevent uevent) =>
+        _audit.IsEnabled && !uevent.Coldplug && uevent.Action == UeventAction.Add &&
+        ((uevent.Subsystem == "usb" && uevent.DevType == "usb_device") || uevent.Subsystem == "block");
 
     private static string Describe(Plan plan) => string.Join("; ", plan.Actions.Select(a => $"{a.Describe()} (rule {a.Rule})"));
 }

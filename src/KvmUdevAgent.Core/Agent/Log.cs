@@ -61,4 +61,7 @@ internal static partial class Log
 
     [LoggerMessage(LogEvents.AgentHookCgroupsSwept, LogLevel.Warning, "Removed {Count} hook cgroups left by an agent that no longer runs, killing what still ran in them: {Cgroups}")]
     public static partial void HookCgroupsSwept(ILogger logger, int count, string cgroups);
+
+    [LoggerMessage(LogEvents.AgentEventUnread, LogLevel.Debug, "No rule can match {Action} {DevPath} (generation {Generation}): not read")]
+    public static partial void Unread(ILogger logger, string action, string devPath, long generation);
 }

@@ -19,6 +19,7 @@ internal static partial class LogEvents
     public const int AgentStoppedUndelivered = 9031;
     public const int AgentRulesUnchanged = 9032;
     public const int AgentDeviceQueueOverflow = 9040;
+    public const int AgentEventUnread = 9041;
     public const int AgentHookCgroupsUnavailable = 9020;
     public const int AgentHookCgroupsSwept = 9021;
 }

@@ -53,6 +53,13 @@ internal sealed partial class PlanExecutor(
         }
     }
 
+    /// <summary>Whether the state says something was attached or mounted for <paramref name="devPath"/>.</summary>
+    public bool Holds(string devPath)
+    {
+        AgentState snapshot = state.Snapshot;
+        return snapshot.Attachments.Any(a => a.Device.DevPath == devPath) || snapshot.Mounts.Any(m => m.Device.DevPath == devPath);
+    }
+
     private async Task RevertAsync(Plan plan, DeviceView device, CancellationToken cancellationToken)
     {
         AgentState snapshot = state.Snapshot;

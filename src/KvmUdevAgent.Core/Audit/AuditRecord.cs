@@ -137,6 +137,13 @@ internal sealed class AuditRecord : IDisposable
         Product = identity.Product?.ToString() ?? Product;
         Serial = identity.Serial ?? Serial;
         Label = identity.FsLabel ?? Label;
+        if (identity.FsProbeSkipped)
+        {
+            // No rule that could match needed the filesystem, so blkid was not asked: an empty label
+            // here means "not looked at", not "no label" (issue 15).
+            Set("fs_probe", "skipped");
+        }
+
         if (identity.InterfacesProblem is { } problem)
         {
             // Says why an 'interfaces' condition did not hold for a device that looks like it should.

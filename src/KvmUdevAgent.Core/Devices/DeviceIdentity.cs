@@ -50,6 +50,12 @@ public sealed record DeviceIdentity
     public string? FsUuid { get; init; }
     /// <summary>Filesystem type (ID_FS_TYPE, or blkid).</summary>
     public string? FsType { get; init; }
+    /// <summary>
+    /// The event would have been probed with blkid (a block device, <c>source: kernel</c> or coldplug,
+    /// no <c>ID_FS_*</c>), but no rule that could match it uses the filesystem: <see cref="FsLabel"/>,
+    /// <see cref="FsUuid"/> and <see cref="FsType"/> are unknown rather than absent. Not part of equality.
+    /// </summary>
+    public bool FsProbeSkipped { get; init; }
 
     /// <summary>
     /// The interface list as <c>test</c>, <c>monitor</c> and the audit show it (<c>[08:06:50, 03:01:01]</c>),

@@ -117,10 +117,11 @@ internal sealed class DeviceTracker
             // and a later change event (media, partition table) must not turn that into "not routed".
             var updated = current with
             {
-                Identity = view.Identity,
+                Identity = KeepFilesystem(view.Identity, current.Identity),
                 Subsystem = view.Subsystem,
                 DevType = view.DevType,
                 View = view.Event.Action == UeventAction.Add ? view : current.View ?? view,
+                Unviewed = null,
             };
             if (_devices.TryUpdate(view.DevPath, updated, current))
             {
@@ -132,8 +133,10 @@ internal sealed class DeviceTracker
     /// <summary>
     /// Classifies the event and, when it routes, builds its view (with the remembered identity for a
     /// remove) and remembers the identity of an add or change. The one call the pipeline needs.
+    /// <paramref name="needsFilesystem"/> says whether a rule that uses the filesystem can still match a
+    /// view (the blkid probe runs only then); null probes always.
     /// </summary>
-    public async ValueTask<DeviceObservation> ObserveAsync(Uevent uevent, DeviceViewFactory factory, CancellationToken cancellationToken)
+    public async ValueTask<DeviceObservation> ObserveAsync(Uevent uevent, DeviceViewFactory factory, CancellationToken cancellationToken, Func<DeviceView, bool>? needsFilesystem = null)
     {
         DeviceDecision decision = Classify(uevent);
         if (!decision.Routes)
@@ -148,13 +151,85 @@ internal sealed class DeviceTracker
                 uevent.Properties.Select(p => p.Key == UeventKeys.Action ? new KeyValuePair<string, string>(p.Key, "add") : p), uevent.Coldplug, uevent.ReceivedTimestamp);
         }
 
-        DeviceView view = await factory.CreateAsync(uevent, decision.Remembered, cancellationToken).ConfigureAwait(false);
+        DeviceView view = await factory.CreateAsync(uevent, decision.Remembered, needsFilesystem, cancellationToken).ConfigureAwait(false);
         if (decision.Kind is DeviceEventKind.Add or DeviceEventKind.Change)
         {
             Remember(view);
         }
 
         return new DeviceObservation(decision.Kind, view);
+    }
+
+    /// <summary>
+    /// A <c>change</c> no rule needed the probe for (rules without <c>action:</c> do not see changes)
+    /// keeps the filesystem the add knew: the remove reverses the add's rules with it (an
+    /// <c>on_remove</c> hook's <c>{fs_label}</c>).
+    /// </summary>
+    private static DeviceIdentity KeepFilesystem(DeviceIdentity fresh, DeviceIdentity? known) =>
+        fresh.FsProbeSkipped && known is { FsProbeSkipped: false } && (known.FsLabel ?? known.FsUuid ?? known.FsType) is not null
+            ? fresh with { FsLabel = known.FsLabel, FsUuid = known.FsUuid, FsType = known.FsType, FsProbeSkipped = false }
+            : fresh;
+
+    /// <summary>Whether the device is present with a built view (its removes and changes are always read).</summary>
+    public bool HasView(string devPath) => _devices.TryGetValue(devPath, out TrackedDevice? d) && d.View is not null;
+
+    /// <summary>
+    /// Classifies an <c>add</c> or <c>change</c> no rule can match without building its view: the
+    /// device is known present as before (a resync's made-up remove, <c>devices</c>' count), and the
+    /// event is kept for <see cref="CompleteAsync"/> should the rules change.
+    /// </summary>
+    public void ObserveUnviewed(Uevent uevent)
+    {
+        if (!Classify(uevent).Routes)
+        {
+            return;
+        }
+
+        while (_devices.TryGetValue(uevent.DevPath, out TrackedDevice? current) && current.View is null)
+        {
+            if (_devices.TryUpdate(uevent.DevPath, current with { Unviewed = uevent }, current))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// After the rules changed: builds the view of a device whose events were not read (no rule could
+    /// match them then) or probes the filesystem of one built without it, when the rules in
+    /// <paramref name="mayMatch"/> and <paramref name="needsFilesystem"/> now want them. True when the
+    /// tracker's view of the device changed.
+    /// </summary>
+    public async ValueTask<bool> CompleteAsync(string devPath, DeviceViewFactory factory, Func<Uevent, bool> mayMatch, Func<DeviceView, bool> needsFilesystem, CancellationToken cancellationToken)
+    {
+        if (!_devices.TryGetValue(devPath, out TrackedDevice? tracked))
+        {
+            return false;
+        }
+
+        DeviceView view;
+        if (tracked.View is null && tracked.Unviewed is { } unviewed && mayMatch(unviewed))
+        {
+            view = await factory.CreateAsync(unviewed, null, needsFilesystem, cancellationToken).ConfigureAwait(false);
+        }
+        else if (tracked.View is { Identity.FsProbeSkipped: true } unprobed && needsFilesystem(unprobed))
+        {
+            view = await factory.CompleteAsync(unprobed, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            return false;
+        }
+
+        while (_devices.TryGetValue(devPath, out TrackedDevice? current) && ReferenceEquals(current.View, tracked.View))
+        {
+            if (_devices.TryUpdate(devPath, current with { Identity = view.Identity, View = view, Unviewed = null }, current))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -9,6 +9,8 @@ namespace KvmUdevAgent.Core.Devices;
 /// </summary>
 public sealed class DeviceView
 {
+    private static readonly DeviceIdentity s_unknown = new();
+
     internal DeviceView(Uevent uevent, DeviceIdentity identity, SysfsDevice? sysfs)
     {
         Event = uevent;
@@ -17,6 +19,19 @@ public sealed class DeviceView
         Kernel = uevent.KernelName;
         Driver = uevent.GetString(UeventKeys.Driver) ?? sysfs?.Driver;
     }
+
+    private DeviceView(Uevent uevent)
+    {
+        Event = uevent;
+        Identity = s_unknown;
+        Kernel = uevent.KernelName;
+    }
+
+    /// <summary>
+    /// The event alone: no identity, no sysfs, no driver. Only the keys the event itself says
+    /// (<c>action</c>, <c>subsystem</c>, <c>devtype</c>, <c>kernel</c>, <c>devpath</c>) may be read from it.
+    /// </summary>
+    internal static DeviceView Bare(Uevent uevent) => new(uevent);
 
     /// <summary>The event this view was built for.</summary>
     public Uevent Event { get; }

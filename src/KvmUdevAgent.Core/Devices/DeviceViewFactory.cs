@@ -39,6 +39,9 @@ internal sealed partial class DeviceViewFactory
 
     public string SysfsRoot { get; }
 
+    /// <summary>An event whose view is not built (no rule can match it) still tells the USB cache what went stale.</summary>
+    public void Observe(Uevent uevent) => _usbDevices?.Observe(uevent);
+
     /// <summary>Builds the view without probing filesystems (for <c>test</c>, replays and benchmarks).</summary>
     public DeviceView Create(Uevent uevent, DeviceIdentity? remembered = null)
     {
@@ -54,9 +57,12 @@ internal sealed partial class DeviceViewFactory
 
     /// <summary>
     /// Builds the view and, for a block device whose event carries no ID_FS_* and did not come from
-    /// udevd (kernel source, coldplug), asks blkid what is on its device node.
+    /// udevd (kernel source, coldplug), asks blkid what is on its device node, but only when
+    /// <paramref name="needsFilesystem"/> (the rules: can a rule that uses the filesystem still match
+    /// this view?) says so; otherwise the view says <see cref="DeviceIdentity.FsProbeSkipped"/>.
+    /// Null <paramref name="needsFilesystem"/> probes whenever blkid could tell something.
     /// </summary>
-    public async ValueTask<DeviceView> CreateAsync(Uevent uevent, DeviceIdentity? remembered, CancellationToken cancellationToken)
+    public async ValueTask<DeviceView> CreateAsync(Uevent uevent, DeviceIdentity? remembered, Func<DeviceView, bool>? needsFilesystem, CancellationToken cancellationToken)
     {
         DeviceView view = Create(uevent, remembered);
         if (_blkid is null || !NeedsProbe(view))
@@ -64,12 +70,37 @@ internal sealed partial class DeviceViewFactory
             return view;
         }
 
-        BlkidResult result = await _blkid.ProbeAsync(view.Identity.DevNode!, cancellationToken).ConfigureAwait(false);
+        if (needsFilesystem is not null && !needsFilesystem(view))
+        {
+            return new DeviceView(uevent, view.Identity with { FsProbeSkipped = true }, view.Sysfs);
+        }
+
+        return await ProbeAsync(view, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Probes the filesystem of a view built without it (<see cref="DeviceIdentity.FsProbeSkipped"/>),
+    /// when the rules change and one of them now needs it. Any other view is returned as it is.
+    /// </summary>
+    public async ValueTask<DeviceView> CompleteAsync(DeviceView view, CancellationToken cancellationToken)
+    {
+        if (_blkid is null || !view.Identity.FsProbeSkipped)
+        {
+            return view;
+        }
+
+        var unprobed = new DeviceView(view.Event, view.Identity with { FsProbeSkipped = false }, view.Sysfs);
+        return NeedsProbe(unprobed) ? await ProbeAsync(unprobed, cancellationToken).ConfigureAwait(false) : unprobed;
+    }
+
+    private async ValueTask<DeviceView> ProbeAsync(DeviceView view, CancellationToken cancellationToken)
+    {
+        BlkidResult result = await _blkid!.ProbeAsync(view.Identity.DevNode!, cancellationToken).ConfigureAwait(false);
         switch (result.Status)
         {
             case BlkidStatus.Found:
                 var identity = view.Identity with { FsLabel = result.Label, FsUuid = result.Uuid, FsType = result.Type };
-                return new DeviceView(uevent, identity, view.Sysfs);
+                return new DeviceView(view.Event, identity, view.Sysfs);
             case BlkidStatus.Failed:
                 Log.BlkidFailed(_logger, view.DevPath, view.Identity.DevNode!, result.Error ?? string.Empty);
                 return view;

@@ -1,3 +1,5 @@
+using KvmUdevAgent.Core.Events;
+
 namespace KvmUdevAgent.Core.Devices;
 
 /// <summary>A device the tracker believes present, with the identity seen at add (null until the view is built).</summary>
@@ -12,4 +14,11 @@ internal sealed record TrackedDevice(string DevPath, string Subsystem, string? D
     /// known from then on.
     /// </summary>
     public bool AwaitsBind { get; init; }
+
+    /// <summary>
+    /// The add (or change) whose view was not built because no rule could match it (issue 15); built
+    /// from it when the rules change, so reconcile and <c>devices</c> see the device as before. Null
+    /// once a view is built.
+    /// </summary>
+    public Uevent? Unviewed { get; init; }
 }

@@ -17,6 +17,9 @@ internal sealed class CompiledRule
         RunTemplates = Parse(definition.Hook?.Run ?? []);
         OnRemoveTemplates = Parse(definition.Hook?.OnRemove ?? []);
         MountSegments = definition.Mount is { } mount ? Parse([.. mount.Path.Split('/')]) : [];
+        NonFilesystemMatchers = [.. matchers.Where(m => !IsFilesystem(m))];
+        NeedsFilesystem = definition.Mount is not null || NonFilesystemMatchers.Length != matchers.Length
+            || RunTemplates.Any(t => t.Uses(MatchKeys.Filesystem)) || OnRemoveTemplates.Any(t => t.Uses(MatchKeys.Filesystem));
     }
 
     public RuleDefinition Definition { get; }
@@ -36,6 +39,16 @@ internal sealed class CompiledRule
     public ImmutableArray<Template> OnRemoveTemplates { get; }
 
     public ImmutableArray<Template> MountSegments { get; }
+
+    /// <summary>
+    /// Uses what is on the device's filesystem: an <c>fs_label</c>/<c>fs_uuid</c>/<c>fs_type</c>
+    /// condition, an <c>{fs_*}</c> template, or a mount (which needs the type, and whose path usually
+    /// names the label). An event only such a rule can match is worth a blkid probe.
+    /// </summary>
+    public bool NeedsFilesystem { get; }
+
+    /// <summary>The conditions that hold or fail without the filesystem known (all but the <c>fs_*</c> ones).</summary>
+    public KeyMatcher[] NonFilesystemMatchers { get; }
 
     public static CompiledRule Compile(RuleDefinition definition)
     {
@@ -74,6 +87,8 @@ internal sealed class CompiledRule
         // Stable sort: equal costs keep the order the rule was written in.
         return new CompiledRule(definition, [.. matchers.OrderBy(m => m.Cost)]);
     }
+
+    private static bool IsFilesystem(KeyMatcher matcher) => matcher is TextKeyMatcher t && MatchKeys.Filesystem.Contains(t.Spec.Name);
 
     private static ImmutableArray<Template> Parse(ImmutableArray<string> texts) =>
         [.. texts.Select(t => Template.TryParse(t, out Template? template, out string? reason, out _, out _)

@@ -55,4 +55,13 @@ internal static class MatchKeys
     public static readonly FrozenDictionary<string, KeySpec> ByName = All.ToFrozenDictionary(k => k.Name, StringComparer.Ordinal);
 
     public static readonly string[] Names = [.. All.Select(k => k.Name)];
+
+    /// <summary>
+    /// The keys (and template names) whose values come from the filesystem on the device: with
+    /// <c>source: kernel</c> they cost a blkid probe, run only for an event a rule using them can still match.
+    /// </summary>
+    public static readonly FrozenSet<string> Filesystem = FrozenSet.ToFrozenSet(["fs_label", "fs_uuid", "fs_type"], StringComparer.Ordinal);
+
+    /// <summary>The keys read from the event alone (no sysfs, no probe): enough to tell that no rule can match it.</summary>
+    public static readonly FrozenSet<string> EventOnly = FrozenSet.ToFrozenSet([Action, "subsystem", "devtype", "kernel", "devpath"], StringComparer.Ordinal);
 }

@@ -26,6 +26,8 @@ internal sealed class RuleIndex
     private readonly ulong[] _all;
     private readonly ulong[] _implicitAction;
     private readonly KeyIndex[] _keys;
+    private readonly KeyIndex[] _keysWithoutFilesystem;
+    private readonly KeyIndex[] _eventKeys;
 
     public RuleIndex(IReadOnlyList<CompiledRule> rules)
     {
@@ -51,6 +53,8 @@ internal sealed class RuleIndex
         }
 
         _keys = [.. keys];
+        _keysWithoutFilesystem = [.. keys.Where(k => !MatchKeys.Filesystem.Contains(k.Name))];
+        _eventKeys = [.. keys.Where(k => MatchKeys.EventOnly.Contains(k.Name))];
     }
 
     public int RuleCount { get; }
@@ -59,7 +63,21 @@ internal sealed class RuleIndex
     public int WordCount => (RuleCount + 63) >> 6;
 
     /// <summary>Writes the candidate rules for <paramref name="device"/> into <paramref name="mask"/> (<see cref="WordCount"/> words). Allocates nothing.</summary>
-    public void Candidates(DeviceView device, Span<ulong> mask)
+    public void Candidates(DeviceView device, Span<ulong> mask) => Narrow(device, mask, _keys);
+
+    /// <summary>
+    /// As <see cref="Candidates"/> with the filesystem keys unknown (every rule passes them): the rules
+    /// that can still match <paramref name="device"/> whatever a blkid probe would find.
+    /// </summary>
+    public void CandidatesWithoutFilesystem(DeviceView device, Span<ulong> mask) => Narrow(device, mask, _keysWithoutFilesystem);
+
+    /// <summary>
+    /// As <see cref="Candidates"/> on the keys the event alone says (<see cref="MatchKeys.EventOnly"/>):
+    /// a view of the bare event (no identity, no sysfs) is enough. No bit set: no rule can match the event.
+    /// </summary>
+    public void EventCandidates(DeviceView bare, Span<ulong> mask) => Narrow(bare, mask, _eventKeys);
+
+    private void Narrow(DeviceView device, Span<ulong> mask, KeyIndex[] keys)
     {
         _all.CopyTo(mask);
         UeventAction action = device.Event.Action;
@@ -68,7 +86,7 @@ internal sealed class RuleIndex
             AndNot(mask, _implicitAction);
         }
 
-        foreach (KeyIndex key in _keys)
+        foreach (KeyIndex key in keys)
         {
             if (!key.Intersect(device, mask))
             {
@@ -104,6 +122,8 @@ internal sealed class RuleIndex
             _byId = byId.ToFrozenDictionary();
             _byFirstChar = byFirstChar.ToFrozenDictionary();
         }
+
+        public string Name => _spec.Name;
 
         /// <summary>The index of <paramref name="spec"/>, or null when no rule pins it (every rule would be in the fallback).</summary>
         public static KeyIndex? TryBuild(KeySpec spec, IReadOnlyList<CompiledRule> rules, int words)

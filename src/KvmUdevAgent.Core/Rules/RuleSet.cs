@@ -27,6 +27,15 @@ internal sealed partial class RuleSet
         Generation = generation;
         _rules = [.. definitions.Where(d => d.Enabled).Select(CompiledRule.Compile)];
         _index = new RuleIndex(_rules);
+        _needsFilesystem = new ulong[_index.WordCount];
+        for (int i = 0; i < _rules.Length; i++)
+        {
+            if (_rules[i].NeedsFilesystem)
+            {
+                _needsFilesystem[i >> 6] |= 1UL << (i & 63);
+                _anyNeedsFilesystem = true;
+            }
+        }
     }
 
     public static RuleSet Empty { get; } = new([], [], 0);

@@ -24,6 +24,9 @@ internal sealed class Template
 
     public bool HasPlaceholders => _parts.Any(p => p.IsPlaceholder);
 
+    /// <summary>True if one of the template's placeholders is in <paramref name="names"/>.</summary>
+    public bool Uses(IReadOnlySet<string> names) => _parts.Any(p => p.IsPlaceholder && names.Contains(p.Text));
+
     /// <summary>True if the expansion begins with a device value, so the device decides its first character.</summary>
     public bool StartsWithPlaceholder => !_parts.IsEmpty && _parts[0].IsPlaceholder;
 

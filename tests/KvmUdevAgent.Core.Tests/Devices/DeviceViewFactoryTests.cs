@@ -270,8 +270,8 @@ public sealed class DeviceViewFactoryTests : IDisposable
             var kernelEvent = Uevent.Create(UeventSource.Kernel, e.Properties);
             var factory = new DeviceViewFactory("/sys", new BlkidProbe(ToolRunner.Find("blkid") ?? throw new InvalidOperationException("'blkid' is not installed; install the Debian package 'util-linux'")));
 
-            var view = await factory.CreateAsync(kernelEvent, null, CancellationToken.None);
-            var udevView = await factory.CreateAsync(Uevent.Create(UeventSource.Udev, e.Properties), null, CancellationToken.None);
+            var view = await factory.CreateAsync(kernelEvent, null, null, CancellationToken.None);
+            var udevView = await factory.CreateAsync(Uevent.Create(UeventSource.Udev, e.Properties), null, null, CancellationToken.None);
 
             Assert.Equal(label, view.Identity.FsLabel);
             Assert.Equal("ext4", view.Identity.FsType);
@@ -298,7 +298,7 @@ public sealed class DeviceViewFactoryTests : IDisposable
         var drive = _fx.AddSeedFlashDrive(disk: "sdz");
         var probe = new BlkidProbe("/nonexistent/blkid");
 
-        var view = await new DeviceViewFactory(_fx.Root, probe).CreateAsync(_fx.KernelEvent(drive.Partition!), null, CancellationToken.None);
+        var view = await new DeviceViewFactory(_fx.Root, probe).CreateAsync(_fx.KernelEvent(drive.Partition!), null, null, CancellationToken.None);
 
         Assert.Null(view.Identity.FsType);
         Assert.Equal("/dev/sdz1", view.Identity.DevNode);
