@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using KvmUdevAgent.Core.Events.Netlink;
 using Microsoft.Extensions.Logging;
@@ -10,8 +10,10 @@ namespace KvmUdevAgent.Core.Events;
 /// <summary>
 /// The receive loop shared by the kernel and udev sources: receive, check the sender, parse,
 /// hand on. Bad input is dropped with a reason and never stops the loop; only a socket error does.
+/// The loop has a thread of its own, blocked on the socket while there is nothing to read: a datagram
+/// wakes it directly (issue 15: no epoll thread and thread pool hop between the socket and the ring).
 /// </summary>
-internal abstract class NetlinkUeventSource : IUeventSource
+internal abstract partial class NetlinkUeventSource : IUeventSource
 {
     /// <summary>
     /// Receive buffer for one datagram. Kernel uevents are at most 2 KiB (UEVENT_BUFFER_SIZE);
@@ -24,9 +26,10 @@ internal abstract class NetlinkUeventSource : IUeventSource
     private readonly Channel<Uevent> _events;
     private readonly Channel<UeventOverflow> _overflows;
     private readonly Channel<UeventReject> _rejects;
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _loop;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Thread _thread;
     private readonly int _capacity;
+    private volatile bool _stopping;
     private int _disposed;
 
     protected NetlinkUeventSource(UeventSource kind, NetlinkSocket socket, int capacity, ILogger logger)
@@ -56,7 +59,8 @@ internal abstract class NetlinkUeventSource : IUeventSource
             FullMode = BoundedChannelFullMode.DropWrite,
         });
         Log.UeventSourceOpened(logger, kind, socket.Groups, socket.PortId, socket.ReceiveBufferBytes);
-        _loop = Task.Run(() => ReceiveLoopAsync(_stopping.Token));
+        _thread = new Thread(ReceiveLoop) { IsBackground = true, Name = "uevent-receive" };
+        _thread.Start();
     }
 
     public UeventSource Kind { get; }
@@ -71,6 +75,9 @@ internal abstract class NetlinkUeventSource : IUeventSource
 
     /// <summary>The socket's port id (tests use it to tell their own messages apart).</summary>
     internal uint PortId => _socket.PortId;
+
+    /// <summary>The receive loop's thread id as the kernel knows it (<c>/proc/self/task/ID</c>), once it runs; 0 before.</summary>
+    internal int ReceiveThreadId { get; private set; }
 
     /// <summary>The receive buffer the kernel granted.</summary>
     internal int ReceiveBufferBytes => _socket.ReceiveBufferBytes;
@@ -88,10 +95,12 @@ internal abstract class NetlinkUeventSource : IUeventSource
 
     protected ILogger Logger => _logger;
 
-    private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
+    private void ReceiveLoop()
     {
+        ReceiveThreadId = Gettid();
         byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxDatagramBytes);
         Exception? failure = null;
+        bool unexpected = false;
         try
         {
             // The kernel reports ENOBUFS before the datagrams still queued, and only once until the
@@ -102,22 +111,22 @@ internal abstract class NetlinkUeventSource : IUeventSource
             // never waits for the pipeline: only for the socket.
             bool overflowPending = false;
             bool socketOverran = false;
-            while (!cancellationToken.IsCancellationRequested)
+            while (!_stopping)
             {
-                NetlinkReceiveResult received;
-                if (overflowPending)
+                if (!_socket.TryReceive(buffer, out NetlinkReceiveResult received))
                 {
-                    if (!_socket.TryReceive(buffer, out received))
+                    if (overflowPending)
                     {
                         overflowPending = false;
                         SignalOverflow(socketOverran ? UeventOverflowKind.ReceiveBufferOverrun : UeventOverflowKind.RingOverflow, 0);
                         socketOverran = false;
-                        continue;
                     }
-                }
-                else
-                {
-                    received = await _socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+                    else if (!_socket.WaitReadable())
+                    {
+                        break;
+                    }
+
+                    continue;
                 }
 
                 if (received.Overflow)
@@ -166,13 +175,17 @@ internal abstract class NetlinkUeventSource : IUeventSource
                 Counters.AddAccepted();
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             Log.UeventSourceFailed(_logger, Kind, e);
             failure = e;
+        }
+        catch (Exception e)
+        {
+            // A bug, not the socket: it still ends the stream (this thread has nobody to throw to),
+            // and DisposeAsync rethrows it.
+            failure = e;
+            unexpected = true;
         }
         finally
         {
@@ -180,6 +193,14 @@ internal abstract class NetlinkUeventSource : IUeventSource
             _events.Writer.TryComplete(failure);
             _overflows.Writer.TryComplete();
             _rejects.Writer.TryComplete();
+            if (unexpected)
+            {
+                _stopped.SetException(failure!);
+            }
+            else
+            {
+                _stopped.SetResult();
+            }
         }
     }
 
@@ -190,15 +211,21 @@ internal abstract class NetlinkUeventSource : IUeventSource
             return;
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        _stopping = true;
+        _socket.Interrupt();
         try
         {
-            await _loop.ConfigureAwait(false);
+            await _stopped.Task.ConfigureAwait(false);
         }
         finally
         {
+            // The loop is done with the socket and its thread is only returning: wait for it, so
+            // disposing leaves no thread behind.
+            _thread.Join();
             await _socket.DisposeAsync().ConfigureAwait(false);
-            _stopping.Dispose();
         }
     }
+
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    private static partial int Gettid();
 }
