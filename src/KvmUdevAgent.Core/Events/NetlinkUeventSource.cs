@@ -23,7 +23,8 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
 
     private readonly NetlinkSocket _socket;
     private readonly ILogger _logger;
-    private readonly Channel<Uevent> _events;
+    private readonly UeventRing _events;
+    private readonly bool _mayRunReader;
     private readonly Channel<UeventOverflow> _overflows;
     private readonly Channel<UeventReject> _rejects;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -32,20 +33,16 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
     private volatile bool _stopping;
     private int _disposed;
 
-    protected NetlinkUeventSource(UeventSource kind, NetlinkSocket socket, int capacity, ILogger logger)
+    protected NetlinkUeventSource(UeventSource kind, NetlinkSocket socket, UeventSourceOptions options, ILogger logger)
     {
         Kind = kind;
         _socket = socket;
         _logger = logger;
-        _capacity = capacity;
+        _capacity = options.Capacity;
+        _mayRunReader = options.ResumeIdleReaderInline;
         // The ring between the receive loop and the pipeline. The loop only ever tries to write
-        // (see ReceiveLoopAsync): it never waits on anything but the socket.
-        _events = Channel.CreateBounded<Uevent>(new BoundedChannelOptions(capacity)
-        {
-            SingleWriter = true,
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        // (see ReceiveLoop): it never waits on anything but the socket.
+        _events = new UeventRing(options.Capacity);
         _overflows = Channel.CreateBounded<UeventOverflow>(new BoundedChannelOptions(1)
         {
             SingleWriter = true,
@@ -65,7 +62,7 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
 
     public UeventSource Kind { get; }
 
-    public ChannelReader<Uevent> Events => _events.Reader;
+    public ChannelReader<Uevent> Events => _events;
 
     public ChannelReader<UeventOverflow> Overflows => _overflows.Reader;
 
@@ -75,6 +72,9 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
 
     /// <summary>The socket's port id (tests use it to tell their own messages apart).</summary>
     internal uint PortId => _socket.PortId;
+
+    /// <summary>The socket's descriptor (tests replace it to provoke a socket error).</summary>
+    internal int SocketDescriptor => _socket.Descriptor;
 
     /// <summary>The receive loop's thread id as the kernel knows it (<c>/proc/self/task/ID</c>), once it runs; 0 before.</summary>
     internal int ReceiveThreadId { get; private set; }
@@ -111,6 +111,10 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
             // never waits for the pipeline: only for the socket.
             bool overflowPending = false;
             bool socketOverran = false;
+            // Set when the socket was empty and a datagram woke the loop: the first one after a
+            // quiet spell may run an idle reader on this thread (UeventRing). One that finds more
+            // queued behind it never does: the loop goes on draining.
+            bool woken = false;
             while (!_stopping)
             {
                 if (!_socket.TryReceive(buffer, out NetlinkReceiveResult received))
@@ -125,9 +129,16 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
                     {
                         break;
                     }
+                    else
+                    {
+                        woken = true;
+                    }
 
                     continue;
                 }
+
+                bool first = woken;
+                woken = false;
 
                 if (received.Overflow)
                 {
@@ -161,7 +172,7 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
                 }
 
                 OnAccepted(uevent);
-                if (!_events.Writer.TryWrite(uevent))
+                if (!_events.TryWrite(uevent, _mayRunReader && first))
                 {
                     // The ring is full: the pipeline is a whole ring behind. Waiting for it here would
                     // leave the socket to overrun and lose events silently; this one is dropped instead
@@ -190,7 +201,7 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            _events.Writer.TryComplete(failure);
+            _events.TryComplete(failure);
             _overflows.Writer.TryComplete();
             _rejects.Writer.TryComplete();
             if (unexpected)

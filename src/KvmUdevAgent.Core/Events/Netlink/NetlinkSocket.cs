@@ -34,6 +34,9 @@ internal sealed partial class NetlinkSocket : IAsyncDisposable, IDisposable
     /// <summary>Our port id, assigned by the kernel at bind.</summary>
     public uint PortId { get; private set; }
 
+    /// <summary>The socket's descriptor (tests replace it to provoke a socket error).</summary>
+    internal int Descriptor => _fd;
+
     /// <summary>The receive buffer the kernel granted, as <c>getsockopt(SO_RCVBUF)</c> reports it (twice what was asked).</summary>
     public int ReceiveBufferBytes { get; private set; }
 
