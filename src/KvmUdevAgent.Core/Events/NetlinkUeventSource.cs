@@ -111,9 +111,9 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
             // never waits for the pipeline: only for the socket.
             bool overflowPending = false;
             bool socketOverran = false;
-            // Set when the socket was empty and a datagram woke the loop: the first one after a
-            // quiet spell may run an idle reader on this thread (UeventRing). One that finds more
-            // queued behind it never does: the loop goes on draining.
+            // Set when the socket was empty and a datagram woke the loop: the first event after a
+            // quiet spell may run an idle reader on this thread (UeventRing) before the loop reads on.
+            // The ones read after it, while the loop drains the socket, never do.
             bool woken = false;
             while (!_stopping)
             {
