@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using KvmUdevAgent.Bench.EndToEnd;
 using KvmUdevAgent.Core.Configuration;
 using KvmUdevAgent.Core.Events;
 using KvmUdevAgent.Core.Events.Netlink;
@@ -74,9 +75,9 @@ internal static class NetlinkHop
             await done.Task.WaitAsync(TimeSpan.FromSeconds(30));
             await consumer;
 
-            double[] us = [.. Enumerable.Range(0, events).Select(i => (taken[i] - sent[i]) * 1e6 / Stopwatch.Frequency).Order()];
-            string P(double q) => us[Math.Min(us.Length - 1, (int)Math.Ceiling(q * us.Length) - 1)].ToString("F0", CultureInfo.InvariantCulture);
-            Console.WriteLine($"  resume idle reader inline: {(inline ? "yes" : "no "),-3}  sendto → consumer, µs: p50 {P(0.5)}  p90 {P(0.9)}  p99 {P(0.99)}  max {us[^1]:F0}");
+            double[] us = [.. Enumerable.Range(0, events).Select(i => (taken[i] - sent[i]) * 1e6 / Stopwatch.Frequency)];
+            string P(double p) => Stats.F(Stats.Percentile(us, p), "F0");
+            Console.WriteLine($"  resume idle reader inline: {(inline ? "yes" : "no "),-3}  sendto → consumer, µs: p50 {P(50)}  p90 {P(90)}  p99 {P(99)}  max {P(100)}");
         }
     }
 }
