@@ -237,6 +237,6 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "gettid")]
+    [LibraryImport("libc.so.6", EntryPoint = "gettid")]
     private static partial int Gettid();
 }

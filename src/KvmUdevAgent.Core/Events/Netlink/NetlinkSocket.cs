@@ -290,7 +290,7 @@ internal sealed partial class NetlinkSocket : IAsyncDisposable, IDisposable
         return ValueTask.CompletedTask;
     }
 
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = false)]
+    [LibraryImport("libc.so.6", EntryPoint = "write")]
     private static unsafe partial nint Write(int fd, void* buffer, nuint count);
 
     private static IOException NewException(string call) => NewException(call, errno);
