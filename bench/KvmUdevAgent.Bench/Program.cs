@@ -7,6 +7,7 @@ return args.FirstOrDefault() switch
 {
     "e2e" => await EndToEndBenchmark.RunAsync(args[1..]),
     "netlink-throughput" => await NetlinkThroughput.RunAsync(args[1..]),
+    "netlink-hop" => await NetlinkHop.RunAsync(args[1..]),
     "libvirt-latency" => await KvmUdevAgent.Bench.Libvirt.LibvirtLatency.RunAsync(args[1..]),
     "on-demand-latency" => await KvmUdevAgent.Bench.Qemu.OnDemandLatency.RunAsync(args[1..]),
     "guest-latency" => await KvmUdevAgent.Bench.Qemu.GuestLatency.RunAsync(args[1..]),

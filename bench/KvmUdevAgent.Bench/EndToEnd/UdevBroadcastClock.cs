@@ -12,20 +12,22 @@ namespace KvmUdevAgent.Bench.EndToEnd;
 /// group, as <c>udevadm monitor --udev</c> would), and notes when the event carrying
 /// <c>SYNTH_ARG_RUNID=token</c> and <c>SYNTH_ARG_N=n</c> went out: kernel uevent → this is udevd's own
 /// processing time, and from here on the time is the agent's (with <c>source: udev</c>) and QEMU's.
+/// The clock reads on a thread of its own, blocked on the socket, so its timestamp is taken as soon as
+/// the datagram wakes it (through the runtime's socket engine it was a thread hop later).
 /// </summary>
 internal sealed class UdevBroadcastClock : IAsyncDisposable
 {
     private readonly NetlinkSocket _socket;
     private readonly string _token;
     private readonly ConcurrentDictionary<int, TaskCompletionSource<long>> _seen = new();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
+    private readonly Thread _thread;
 
     private UdevBroadcastClock(NetlinkSocket socket, string token)
     {
         _socket = socket;
         _token = token;
-        _loop = Task.Run(ReadAsync);
+        _thread = new Thread(Read) { IsBackground = true, Name = "bench-clock" };
+        _thread.Start();
     }
 
     public static async Task<UdevBroadcastClock> StartAsync(int udevdPid, string token)
@@ -54,14 +56,13 @@ internal sealed class UdevBroadcastClock : IAsyncDisposable
 
     private TaskCompletionSource<long> Waiter(int n) => _seen.GetOrAdd(n, _ => new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously));
 
-    private async Task ReadAsync()
+    private void Read()
     {
         var buffer = new byte[64 * 1024];
-        try
+        while (_socket.WaitReadable())
         {
-            while (true)
+            while (_socket.TryReceive(buffer, out NetlinkReceiveResult received))
             {
-                NetlinkReceiveResult received = await _socket.ReceiveAsync(buffer, _stop.Token);
                 long now = Stopwatch.GetTimestamp();
                 if (received.Overflow || received.Length == 0
                     || !UeventParser.TryParse(buffer.AsSpan(0, received.Length), UeventSource.Udev, now, out Uevent? uevent, out _))
@@ -76,16 +77,12 @@ internal sealed class UdevBroadcastClock : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException)
-        {
-        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _socket.Interrupt();
+        _thread.Join();
         await _socket.DisposeAsync();
-        _stop.Dispose();
     }
 }

@@ -91,7 +91,7 @@ internal static class NetlinkThroughput
     private static bool s_senderDone;
 
     /// <summary>Runs <paramref name="create"/> on a throwaway thread moved into a new network namespace; the sockets stay there.</summary>
-    private static T InPrivateNamespace<T>(Func<T> create)
+    internal static T InPrivateNamespace<T>(Func<T> create)
     {
         T? result = default;
         Exception? error = null;

@@ -131,7 +131,10 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         IUeventSource source;
         try
         {
-            source = UeventSources.Open(config.Source, new UeventSourceOptions { ReceiveBufferBytes = config.ReceiveBufferBytes }, loggerFactory.CreateLogger("KvmUdevAgent.Events"));
+            // The pipeline never blocks between two reads (what may block runs aside): the first event
+            // after a quiet spell may run it on the receive thread, one thread wake-up fewer (issue 15).
+            var sourceOptions = new UeventSourceOptions { ReceiveBufferBytes = config.ReceiveBufferBytes, ResumeIdleReaderInline = true };
+            source = UeventSources.Open(config.Source, sourceOptions, loggerFactory.CreateLogger("KvmUdevAgent.Events"));
         }
         catch (IOException e)
         {

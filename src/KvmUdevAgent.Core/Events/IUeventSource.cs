@@ -15,9 +15,9 @@ public interface IUeventSource : IAsyncDisposable
     UeventSource Kind { get; }
 
     /// <summary>
-    /// Accepted events, in arrival order. Bounded: when the consumer falls behind, the receive loop
-    /// stops reading, the kernel's socket buffer fills and the loss is reported on <see cref="Overflows"/>.
-    /// Completes when the source is disposed, or with the socket error that stopped it.
+    /// Accepted events, in arrival order. Bounded: when the consumer falls a whole ring behind, the
+    /// receive loop drops what does not fit (it never waits for the consumer) and the loss is reported
+    /// on <see cref="Overflows"/>. Completes when the source is disposed, or with the socket error that stopped it.
     /// </summary>
     ChannelReader<Uevent> Events { get; }
 

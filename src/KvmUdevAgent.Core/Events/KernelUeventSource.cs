@@ -19,8 +19,8 @@ internal sealed class KernelUeventSource : NetlinkUeventSource
 {
     private readonly SequenceTracker _sequence = new();
 
-    public KernelUeventSource(NetlinkSocket socket, int capacity, ILogger logger)
-        : base(UeventSource.Kernel, socket, capacity, logger)
+    public KernelUeventSource(NetlinkSocket socket, UeventSourceOptions options, ILogger logger)
+        : base(UeventSource.Kernel, socket, options, logger)
     {
     }
 

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using KvmUdevAgent.Core.Events.Netlink;
 using Microsoft.Extensions.Logging;
@@ -10,8 +10,10 @@ namespace KvmUdevAgent.Core.Events;
 /// <summary>
 /// The receive loop shared by the kernel and udev sources: receive, check the sender, parse,
 /// hand on. Bad input is dropped with a reason and never stops the loop; only a socket error does.
+/// The loop has a thread of its own, blocked on the socket while there is nothing to read: a datagram
+/// wakes it directly (issue 15: no epoll thread and thread pool hop between the socket and the ring).
 /// </summary>
-internal abstract class NetlinkUeventSource : IUeventSource
+internal abstract partial class NetlinkUeventSource : IUeventSource
 {
     /// <summary>
     /// Receive buffer for one datagram. Kernel uevents are at most 2 KiB (UEVENT_BUFFER_SIZE);
@@ -21,28 +23,26 @@ internal abstract class NetlinkUeventSource : IUeventSource
 
     private readonly NetlinkSocket _socket;
     private readonly ILogger _logger;
-    private readonly Channel<Uevent> _events;
+    private readonly UeventRing _events;
+    private readonly bool _mayRunReader;
     private readonly Channel<UeventOverflow> _overflows;
     private readonly Channel<UeventReject> _rejects;
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _loop;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Thread _thread;
     private readonly int _capacity;
+    private volatile bool _stopping;
     private int _disposed;
 
-    protected NetlinkUeventSource(UeventSource kind, NetlinkSocket socket, int capacity, ILogger logger)
+    protected NetlinkUeventSource(UeventSource kind, NetlinkSocket socket, UeventSourceOptions options, ILogger logger)
     {
         Kind = kind;
         _socket = socket;
         _logger = logger;
-        _capacity = capacity;
+        _capacity = options.Capacity;
+        _mayRunReader = options.ResumeIdleReaderInline;
         // The ring between the receive loop and the pipeline. The loop only ever tries to write
-        // (see ReceiveLoopAsync): it never waits on anything but the socket.
-        _events = Channel.CreateBounded<Uevent>(new BoundedChannelOptions(capacity)
-        {
-            SingleWriter = true,
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        // (see ReceiveLoop): it never waits on anything but the socket.
+        _events = new UeventRing(options.Capacity);
         _overflows = Channel.CreateBounded<UeventOverflow>(new BoundedChannelOptions(1)
         {
             SingleWriter = true,
@@ -56,12 +56,13 @@ internal abstract class NetlinkUeventSource : IUeventSource
             FullMode = BoundedChannelFullMode.DropWrite,
         });
         Log.UeventSourceOpened(logger, kind, socket.Groups, socket.PortId, socket.ReceiveBufferBytes);
-        _loop = Task.Run(() => ReceiveLoopAsync(_stopping.Token));
+        _thread = new Thread(ReceiveLoop) { IsBackground = true, Name = "uevent-receive" };
+        _thread.Start();
     }
 
     public UeventSource Kind { get; }
 
-    public ChannelReader<Uevent> Events => _events.Reader;
+    public ChannelReader<Uevent> Events => _events;
 
     public ChannelReader<UeventOverflow> Overflows => _overflows.Reader;
 
@@ -71,6 +72,12 @@ internal abstract class NetlinkUeventSource : IUeventSource
 
     /// <summary>The socket's port id (tests use it to tell their own messages apart).</summary>
     internal uint PortId => _socket.PortId;
+
+    /// <summary>The socket's descriptor (tests replace it to provoke a socket error).</summary>
+    internal int SocketDescriptor => _socket.Descriptor;
+
+    /// <summary>The receive loop's thread id as the kernel knows it (<c>/proc/self/task/ID</c>), once it runs; 0 before.</summary>
+    internal int ReceiveThreadId { get; private set; }
 
     /// <summary>The receive buffer the kernel granted.</summary>
     internal int ReceiveBufferBytes => _socket.ReceiveBufferBytes;
@@ -88,10 +95,12 @@ internal abstract class NetlinkUeventSource : IUeventSource
 
     protected ILogger Logger => _logger;
 
-    private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
+    private void ReceiveLoop()
     {
+        ReceiveThreadId = Gettid();
         byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxDatagramBytes);
         Exception? failure = null;
+        bool unexpected = false;
         try
         {
             // The kernel reports ENOBUFS before the datagrams still queued, and only once until the
@@ -102,23 +111,34 @@ internal abstract class NetlinkUeventSource : IUeventSource
             // never waits for the pipeline: only for the socket.
             bool overflowPending = false;
             bool socketOverran = false;
-            while (!cancellationToken.IsCancellationRequested)
+            // Set when the socket was empty and a datagram woke the loop: the first event after a
+            // quiet spell may run an idle reader on this thread (UeventRing) before the loop reads on.
+            // The ones read after it, while the loop drains the socket, never do.
+            bool woken = false;
+            while (!_stopping)
             {
-                NetlinkReceiveResult received;
-                if (overflowPending)
+                if (!_socket.TryReceive(buffer, out NetlinkReceiveResult received))
                 {
-                    if (!_socket.TryReceive(buffer, out received))
+                    if (overflowPending)
                     {
                         overflowPending = false;
                         SignalOverflow(socketOverran ? UeventOverflowKind.ReceiveBufferOverrun : UeventOverflowKind.RingOverflow, 0);
                         socketOverran = false;
-                        continue;
                     }
+                    else if (!_socket.WaitReadable())
+                    {
+                        break;
+                    }
+                    else
+                    {
+                        woken = true;
+                    }
+
+                    continue;
                 }
-                else
-                {
-                    received = await _socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
-                }
+
+                bool first = woken;
+                woken = false;
 
                 if (received.Overflow)
                 {
@@ -152,7 +172,7 @@ internal abstract class NetlinkUeventSource : IUeventSource
                 }
 
                 OnAccepted(uevent);
-                if (!_events.Writer.TryWrite(uevent))
+                if (!_events.TryWrite(uevent, _mayRunReader && first))
                 {
                     // The ring is full: the pipeline is a whole ring behind. Waiting for it here would
                     // leave the socket to overrun and lose events silently; this one is dropped instead
@@ -166,20 +186,32 @@ internal abstract class NetlinkUeventSource : IUeventSource
                 Counters.AddAccepted();
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             Log.UeventSourceFailed(_logger, Kind, e);
             failure = e;
         }
+        catch (Exception e)
+        {
+            // A bug, not the socket: it still ends the stream (this thread has nobody to throw to),
+            // and DisposeAsync rethrows it.
+            failure = e;
+            unexpected = true;
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            _events.Writer.TryComplete(failure);
+            _events.TryComplete(failure);
             _overflows.Writer.TryComplete();
             _rejects.Writer.TryComplete();
+            if (unexpected)
+            {
+                _stopped.SetException(failure!);
+            }
+            else
+            {
+                _stopped.SetResult();
+            }
         }
     }
 
@@ -190,15 +222,21 @@ internal abstract class NetlinkUeventSource : IUeventSource
             return;
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        _stopping = true;
+        _socket.Interrupt();
         try
         {
-            await _loop.ConfigureAwait(false);
+            await _stopped.Task.ConfigureAwait(false);
         }
         finally
         {
+            // The loop is done with the socket and its thread is only returning: wait for it, so
+            // disposing leaves no thread behind.
+            _thread.Join();
             await _socket.DisposeAsync().ConfigureAwait(false);
-            _stopping.Dispose();
         }
     }
+
+    [LibraryImport("libc.so.6", EntryPoint = "gettid")]
+    private static partial int Gettid();
 }

@@ -15,8 +15,8 @@ namespace KvmUdevAgent.Core.Events;
 /// </remarks>
 internal sealed class UdevUeventSource : NetlinkUeventSource
 {
-    public UdevUeventSource(NetlinkSocket socket, int capacity, ILogger logger)
-        : base(UeventSource.Udev, socket, capacity, logger)
+    public UdevUeventSource(NetlinkSocket socket, UeventSourceOptions options, ILogger logger)
+        : base(UeventSource.Udev, socket, options, logger)
     {
     }
 

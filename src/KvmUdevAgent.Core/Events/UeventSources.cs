@@ -34,8 +34,8 @@ public static class UeventSources
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Capacity, 1, nameof(options));
         return Resolve(kind, options) switch
         {
-            SourceKind.Kernel => new KernelUeventSource(NetlinkSocket.Open(NetlinkGroup.Kernel, options.ReceiveBufferBytes), options.Capacity, logger),
-            SourceKind.Udev => new UdevUeventSource(NetlinkSocket.Open(NetlinkGroup.Udev, options.ReceiveBufferBytes), options.Capacity, logger),
+            SourceKind.Kernel => new KernelUeventSource(NetlinkSocket.Open(NetlinkGroup.Kernel, options.ReceiveBufferBytes), options, logger),
+            SourceKind.Udev => new UdevUeventSource(NetlinkSocket.Open(NetlinkGroup.Udev, options.ReceiveBufferBytes), options, logger),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "expected auto, udev or kernel"),
         };
     }

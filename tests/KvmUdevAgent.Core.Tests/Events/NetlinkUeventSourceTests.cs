@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
 using KvmUdevAgent.Core.Configuration;
 using KvmUdevAgent.Core.Events;
 using KvmUdevAgent.Core.Events.Netlink;
@@ -218,6 +221,106 @@ public sealed class NetlinkUeventSourceTests
     }
 
     [Fact]
+    public async Task DisposeAsync_WhileReceiveThreadBlockedOnSocket_ReturnsAndEndsTheThread()
+    {
+        using NetnsThread netns = NetnsThread.CreatePrivate();
+        NetlinkUeventSource source = netns.Run(() => Open(SourceKind.Udev));
+        int tid = 0;
+        try
+        {
+            // The loop's own thread, asleep in ppoll on the empty socket (nothing is sent in this namespace).
+            await WaitUntilAsync(() => source.ReceiveThreadId != 0);
+            tid = source.ReceiveThreadId;
+            await WaitUntilAsync(() => CurrentSyscall(tid) == PpollSyscall);
+        }
+        finally
+        {
+            await source.DisposeAsync().AsTask().WaitAsync(s_timeout);
+        }
+
+        await source.Events.Completion.WaitAsync(s_timeout);
+        // The kernel's list of the process's threads no longer has it.
+        await WaitUntilAsync(() => !Directory.Exists($"/proc/self/task/{tid}"));
+    }
+
+    [Fact]
+    public async Task UdevSource_BurstWhileReaderIsBusy_RingTakesEveryEvent_NoneLost()
+    {
+        const int Count = 5000;
+        using NetnsThread netns = NetnsThread.CreatePrivate();
+        // The reader may be resumed on the receive thread (the daemon's setting): it takes the first
+        // event there and then waits on something else; the loop must go on filling the ring.
+        await using var source = (NetlinkUeventSource)netns.Run(() => UeventSources.Open(SourceKind.Udev,
+            new UeventSourceOptions { ReceiveBufferBytes = 16 * 1024 * 1024, Capacity = Count, ResumeIdleReaderInline = true }, NullLogger.Instance));
+        using var injector = new UeventInjector(netns);
+        var busy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstTaken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cts = new CancellationTokenSource(s_timeout);
+        Task<List<int>> reader = ReadNumbersAsync(source.Events, Count, firstTaken, busy.Task, cts.Token);
+
+        injector.SendUdev("ACTION=add", "DEVPATH=/devices/burst", "SUBSYSTEM=usb", "N=0");
+        await firstTaken.Task.WaitAsync(s_timeout);
+        for (int i = 1; i < Count; i++)
+        {
+            injector.SendUdev("ACTION=add", "DEVPATH=/devices/burst", "SUBSYSTEM=usb", "N=" + i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        // Every other event is in the ring while the reader still waits.
+        await WaitUntilAsync(() => source.Events.Count == Count - 1);
+        busy.SetResult();
+        List<int> numbers = await reader.WaitAsync(s_timeout);
+
+        Assert.Equal(Enumerable.Range(0, Count), numbers);
+        Assert.Equal(Count, source.Counters.Accepted);
+        Assert.Equal(0, source.Counters.Overruns);
+        Assert.Equal(0, source.Counters.RingOverflows);
+        Assert.False(source.Overflows.TryRead(out _));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Events_ReaderWaitingOnEmptyRing_ResumesOnReceiveThreadOnlyWhenAllowed(bool resumeInline)
+    {
+        using NetnsThread netns = NetnsThread.CreatePrivate();
+        await using var source = (NetlinkUeventSource)netns.Run(() => UeventSources.Open(SourceKind.Udev,
+            new UeventSourceOptions { ReceiveBufferBytes = 1024 * 1024, ResumeIdleReaderInline = resumeInline }, NullLogger.Instance));
+        using var injector = new UeventInjector(netns);
+        await WaitUntilAsync(() => source.ReceiveThreadId != 0 && CurrentSyscall(source.ReceiveThreadId) == PpollSyscall);
+        using var cts = new CancellationTokenSource(s_timeout);
+        Task<int> woken = ThreadWokenByNextEventAsync(source.Events, cts.Token);
+        Assert.False(woken.IsCompleted);
+
+        injector.SendUdev("ACTION=add", "DEVPATH=/devices/one", "SUBSYSTEM=usb");
+
+        int tid = await woken.WaitAsync(s_timeout);
+        Assert.Equal(resumeInline, tid == source.ReceiveThreadId);
+        Assert.True(source.Events.TryRead(out Uevent? e));
+        Assert.Equal("/devices/one", e.DevPath);
+    }
+
+    [Fact]
+    public async Task UdevSource_SocketErrorWhileWaiting_CompletesEventsWithTheError()
+    {
+        using NetnsThread netns = NetnsThread.CreatePrivate();
+        await using NetlinkUeventSource source = netns.Run(() => Open(SourceKind.Udev));
+        using var injector = new UeventInjector(netns);
+        await WaitUntilAsync(() => source.ReceiveThreadId != 0 && CurrentSyscall(source.ReceiveThreadId) == PpollSyscall);
+
+        // Put /dev/null in the socket's descriptor: the sleeping ppoll still holds the socket and wakes
+        // for the next datagram, and the loop's recvmsg then fails (ENOTSOCK), a real error from the kernel.
+        using (Microsoft.Win32.SafeHandles.SafeFileHandle devNull = File.OpenHandle("/dev/null"))
+        {
+            Assert.True(Tmds.Linux.LibC.dup2((int)devNull.DangerousGetHandle(), source.SocketDescriptor) >= 0);
+        }
+
+        injector.SendUdev("ACTION=add", "DEVPATH=/devices/wake", "SUBSYSTEM=usb");
+
+        IOException error = await Assert.ThrowsAsync<IOException>(() => source.Events.Completion.WaitAsync(s_timeout));
+        Assert.Contains("recvmsg", error.Message);
+    }
+
+    [Fact]
     public void Resolve_Auto_UdevOnlyWhenControlSocketExists()
     {
         string missing = Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N"));
@@ -231,6 +334,64 @@ public sealed class NetlinkUeventSourceTests
         finally
         {
             File.Delete(present);
+        }
+    }
+
+    /// <summary>ppoll(2)'s number, as /proc/PID/task/TID/syscall shows it for a thread asleep in it.</summary>
+    private static string PpollSyscall => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "73" : "271";
+
+    /// <summary>The system call thread <paramref name="tid"/> of this process is in (the kernel's view), or "" when it has none.</summary>
+    private static string CurrentSyscall(int tid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/self/task/{tid}/syscall").Split(' ')[0].Trim();
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
+
+    /// <summary>The kernel's id of the thread that ran the reader's continuation when the next event arrived.</summary>
+    private static async Task<int> ThreadWokenByNextEventAsync(ChannelReader<Uevent> events, CancellationToken cancellationToken)
+    {
+        await events.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+        return CurrentThreadId();
+    }
+
+    private static int CurrentThreadId() =>
+        int.Parse(Path.GetFileName(new DirectoryInfo("/proc/thread-self").LinkTarget!), CultureInfo.InvariantCulture);
+
+    /// <summary>Reads <paramref name="count"/> events' N; after the first, waits for <paramref name="busy"/> as a busy pipeline would.</summary>
+    private static async Task<List<int>> ReadNumbersAsync(ChannelReader<Uevent> events, int count, TaskCompletionSource firstTaken, Task busy, CancellationToken cancellationToken)
+    {
+        var numbers = new List<int>(count);
+        await foreach (Uevent e in events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            numbers.Add(int.Parse(e.GetString("N")!, CultureInfo.InvariantCulture));
+            if (numbers.Count == 1)
+            {
+                firstTaken.SetResult();
+                await busy.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (numbers.Count == count)
+            {
+                break;
+            }
+        }
+
+        return numbers;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var cts = new CancellationTokenSource(s_timeout);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+        while (!condition())
+        {
+            await timer.WaitForNextTickAsync(cts.Token);
         }
     }
 

@@ -1,4 +1,4 @@
-using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -6,25 +6,26 @@ namespace KvmUdevAgent.Core.Events.Netlink;
 
 /// <summary>
 /// A <c>NETLINK_KOBJECT_UEVENT</c> datagram socket: the one place that calls the native socket API
-/// for uevents. Non-blocking and close-on-exec; readiness comes from a zero-byte
-/// <see cref="Socket.ReceiveAsync(Memory{byte}, SocketFlags, CancellationToken)"/> (the runtime's epoll
-/// engine, which peeks one byte and so consumes nothing), then <c>recvmsg</c> runs synchronously.
+/// for uevents. Non-blocking and close-on-exec. The receiving thread waits in <see cref="WaitReadable"/>
+/// (<c>poll</c> on the socket and an eventfd), so a datagram wakes it directly, without the runtime's
+/// epoll thread and thread pool in between; <see cref="Interrupt"/> wakes it for good (netlink has no
+/// <c>shutdown</c>, and closing a descriptor another thread blocks on wakes nothing).
 /// The socket keeps the network namespace of the thread that created it.
 /// </summary>
-internal sealed class NetlinkSocket : IAsyncDisposable, IDisposable
+internal sealed partial class NetlinkSocket : IAsyncDisposable, IDisposable
 {
     /// <summary>linux/netlink.h; not in Tmds.LibC.</summary>
     private const int NetlinkKobjectUevent = 15;
 
-    private readonly Socket _socket;
     private readonly int _fd;
+    private readonly int _wakeFd;
     private int _disposed;
 
-    private NetlinkSocket(int fd, uint groups)
+    private NetlinkSocket(int fd, int wakeFd, uint groups)
     {
         _fd = fd;
+        _wakeFd = wakeFd;
         Groups = groups;
-        _socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
     }
 
     /// <summary>The multicast groups this socket receives (0 = send-only).</summary>
@@ -32,6 +33,9 @@ internal sealed class NetlinkSocket : IAsyncDisposable, IDisposable
 
     /// <summary>Our port id, assigned by the kernel at bind.</summary>
     public uint PortId { get; private set; }
+
+    /// <summary>The socket's descriptor (tests replace it to provoke a socket error).</summary>
+    internal int Descriptor => _fd;
 
     /// <summary>The receive buffer the kernel granted, as <c>getsockopt(SO_RCVBUF)</c> reports it (twice what was asked).</summary>
     public int ReceiveBufferBytes { get; private set; }
@@ -49,10 +53,18 @@ internal sealed class NetlinkSocket : IAsyncDisposable, IDisposable
             throw NewException("socket(AF_NETLINK)");
         }
 
+        int wakeFd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (wakeFd < 0)
+        {
+            IOException failure = NewException("eventfd");
+            _ = close(fd);
+            throw failure;
+        }
+
         NetlinkSocket? result = null;
         try
         {
-            result = new NetlinkSocket(fd, groups);
+            result = new NetlinkSocket(fd, wakeFd, groups);
             result.Configure(receiveBufferBytes);
             return result;
         }
@@ -61,6 +73,7 @@ internal sealed class NetlinkSocket : IAsyncDisposable, IDisposable
             if (result is null)
             {
                 _ = close(fd);
+                _ = close(wakeFd);
             }
             else
             {
@@ -109,29 +122,54 @@ internal sealed class NetlinkSocket : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// Waits for and receives the next datagram into <paramref name="buffer"/>, or reports an overrun.
-    /// Loops on <c>EAGAIN</c>/<c>EINTR</c>; throws <see cref="OperationCanceledException"/> when cancelled
-    /// and <see cref="IOException"/> on socket errors other than <c>ENOBUFS</c>.
+    /// Blocks the calling thread until a datagram or an error (<c>ENOBUFS</c>) is queued on the socket:
+    /// true, and <see cref="TryReceive"/> tells which; or until <see cref="Interrupt"/> was called:
+    /// false, now and on every later call. Only one thread may wait, and the socket must not be
+    /// disposed while it does: interrupt it and let it return first.
     /// </summary>
-    public async ValueTask<NetlinkReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    public unsafe bool WaitReadable()
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        pollfd* fds = stackalloc pollfd[2];
         while (true)
         {
-            if (TryReceive(buffer.Span, out NetlinkReceiveResult result))
+            fds[0] = new pollfd { fd = _fd, events = (short)POLLIN };
+            fds[1] = new pollfd { fd = _wakeFd, events = (short)POLLIN };
+            if (ppoll(fds, 2, null, null) < 0)
             {
-                return result;
+                int error = errno;
+                if (error == EINTR)
+                {
+                    continue;
+                }
+
+                throw NewException("ppoll(AF_NETLINK)", error);
             }
 
-            try
+            if (fds[1].revents != 0)
             {
-                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                return false;
             }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.NoBufferSpaceAvailable)
+
+            if (fds[0].revents != 0)
             {
-                // The runtime's one-byte peek collected the pending ENOBUFS for us.
-                return NetlinkReceiveResult.Overrun;
+                return true;
             }
         }
+    }
+
+    /// <summary>Makes <see cref="WaitReadable"/> return false, now if a thread waits in it, and from then on. Any thread.</summary>
+    public unsafe void Interrupt()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        ulong one = 1;
+        // The eventfd stays readable (nobody reads it): every later wait returns at once. Its counter
+        // cannot overflow from a handful of writes, so this cannot fail short of EBADF.
+        _ = Write(_wakeFd, &one, sizeof(ulong));
     }
 
     /// <summary>One non-blocking <c>recvmsg</c>; false when no datagram is queued (<c>EAGAIN</c>).</summary>
@@ -241,7 +279,8 @@ internal sealed class NetlinkSocket : IAsyncDisposable, IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _socket.Dispose();
+            _ = close(_fd);
+            _ = close(_wakeFd);
         }
     }
 
@@ -250,6 +289,9 @@ internal sealed class NetlinkSocket : IAsyncDisposable, IDisposable
         Dispose();
         return ValueTask.CompletedTask;
     }
+
+    [LibraryImport("libc.so.6", EntryPoint = "write")]
+    private static unsafe partial nint Write(int fd, void* buffer, nuint count);
 
     private static IOException NewException(string call) => NewException(call, errno);
 
