@@ -49,6 +49,9 @@ internal static class RunCommand
             }
             catch (AgentStartException e)
             {
+                // The log is written by a worker thread: disposing the host flushes what the start
+                // logged, so the summary below comes after it.
+                host.Dispose();
                 foreach (string detail in e.Details)
                 {
                     await Console.Error.WriteLineAsync(detail).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using KvmUdevAgent.Core.Audit;
 using KvmUdevAgent.Core.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -5,13 +6,18 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serilog;
 using Serilog.Events;
+using Serilog.Formatting;
 using Serilog.Formatting.Compact;
+using Serilog.Formatting.Display;
 
 namespace KvmUdevAgent.Daemon;
 
 /// <summary>Builds the Generic Host that runs the agent: logging, systemd integration, the pipeline.</summary>
 internal static class DaemonHost
 {
+    /// <summary>Log lines queued for stderr before a writer waits for the worker (a burst of plans, not a steady state).</summary>
+    internal const int LogQueueCapacity = 10_000;
+
     public static IHost Build(AgentConfig config, DaemonOptions options)
     {
         // The empty builder reads no appsettings or environment configuration: the agent's own
@@ -30,7 +36,11 @@ internal static class DaemonHost
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(options.Verbose ? LogLevel.Debug : LogLevel.Information);
-        builder.Logging.AddSerilog(CreateLogger(config, options), dispose: true);
+        Serilog.Core.Logger logger = CreateLogger(config, options);
+        builder.Logging.AddSerilog(logger, dispose: true);
+        // The host disposes (flushes) the logger when it stops; a crash does not stop the host, so
+        // the lines queued before it are written here, before the runtime prints the exception.
+        AppDomain.CurrentDomain.UnhandledException += (_, _) => logger.Dispose();
         // A start failure is printed once, by 'run', with every diagnostic; the host's own
         // "Hosting failed to start" line with a stack trace would only repeat it.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
@@ -52,13 +62,14 @@ internal static class DaemonHost
             return configuration.WriteToSyslog(settings.ForLog()).CreateLogger();
         }
 
-        configuration = options.LogFormat == LogFormat.Json
-            ? configuration.WriteTo.Console(new CompactJsonFormatter(), standardErrorFromLevel: LogEventLevel.Verbose)
-            : configuration.WriteTo.Console(
-                outputTemplate: "{Level:u3} {Message:lj}{NewLine}{Exception}",
-                standardErrorFromLevel: LogEventLevel.Verbose,
-                formatProvider: System.Globalization.CultureInfo.InvariantCulture);
-        return configuration.CreateLogger();
+        // stderr is written by a worker thread (Serilog.Sinks.Async), never on the event path. A full
+        // queue blocks the writer rather than dropping lines: stderr is a local pipe (journald, a
+        // terminal, the tests), and under --dry-run the plan lines are the output itself.
+        ITextFormatter formatter = options.LogFormat == LogFormat.Json
+            ? new CompactJsonFormatter()
+            : new MessageTemplateTextFormatter("{Level:u3} {Message:lj}{NewLine}{Exception}", CultureInfo.InvariantCulture);
+        var sink = new StderrLogSink(formatter, Console.OpenStandardError());
+        return configuration.WriteTo.Async(to => to.Sink(sink), bufferSize: LogQueueCapacity, blockWhenFull: true, monitor: sink).CreateLogger();
     }
 }
 
