@@ -62,14 +62,22 @@ internal static class DaemonHost
             return configuration.WriteToSyslog(settings.ForLog()).CreateLogger();
         }
 
-        // stderr is written by a worker thread (Serilog.Sinks.Async), never on the event path. A full
-        // queue blocks the writer rather than dropping lines: stderr is a local pipe (journald, a
-        // terminal, the tests), and under --dry-run the plan lines are the output itself.
-        ITextFormatter formatter = options.LogFormat == LogFormat.Json
+        return WriteToStderr(configuration, options.LogFormat, Console.OpenStandardError(), LogQueueCapacity).CreateLogger();
+    }
+
+    /// <summary>
+    /// The log on <paramref name="output"/> (stderr), written by a worker thread (Serilog.Sinks.Async),
+    /// never on the event path. A full queue blocks the logging thread rather than dropping lines:
+    /// stderr is a local pipe (journald, a terminal, the tests), and under --dry-run the plan lines
+    /// are the output itself.
+    /// </summary>
+    internal static LoggerConfiguration WriteToStderr(LoggerConfiguration configuration, LogFormat format, Stream output, int queueCapacity)
+    {
+        ITextFormatter formatter = format == LogFormat.Json
             ? new CompactJsonFormatter()
             : new MessageTemplateTextFormatter("{Level:u3} {Message:lj}{NewLine}{Exception}", CultureInfo.InvariantCulture);
-        var sink = new StderrLogSink(formatter, Console.OpenStandardError());
-        return configuration.WriteTo.Async(to => to.Sink(sink), bufferSize: LogQueueCapacity, blockWhenFull: true, monitor: sink).CreateLogger();
+        var sink = new StderrLogSink(formatter, output);
+        return configuration.WriteTo.Async(to => to.Sink(sink), bufferSize: queueCapacity, blockWhenFull: true, monitor: sink);
     }
 }
 

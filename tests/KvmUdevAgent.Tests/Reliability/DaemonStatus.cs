@@ -32,6 +32,8 @@ internal static class DaemonStatus
 
     public static long Dropped(JsonElement status) => status.GetProperty("counters").GetProperty("dropped").GetInt64();
 
+    public static long Matched(JsonElement status) => status.GetProperty("counters").GetProperty("matched").GetInt64();
+
     public static long Events(JsonElement status) => status.GetProperty("counters").GetProperty("events").GetInt64();
 
     /// <summary>Polls <c>status</c> until <paramref name="condition"/> holds; fails with the last answer.</summary>
