@@ -206,8 +206,8 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             _counters.Match();
             if (_logger.IsEnabled(LogLevel.Information))
             {
-                // The plan's text is built only when the line is written.
-                Log.Plan(_logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, Describe(plan));
+                // The plan's text is built only when the line is rendered (PlanText).
+                Log.Plan(_logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, new PlanText(plan));
             }
 
             AuditRouted(device, plan);
@@ -402,6 +402,4 @@ internal sealed partial class EventPipeline : IAsyncDisposable
     private bool AuditsUnmatched(Uevent uevent) =>
         _audit.IsEnabled && !uevent.Coldplug && uevent.Action == UeventAction.Add &&
         ((uevent.Subsystem == "usb" && uevent.DevType == "usb_device") || uevent.Subsystem == "block");
-
-    private static string Describe(Plan plan) => string.Join("; ", plan.Actions.Select(a => $"{a.Describe()} (rule {a.Rule})"));
 }

@@ -12,7 +12,7 @@ internal static partial class Log
     public static partial void Stopping(ILogger logger, int busy);
 
     [LoggerMessage(LogEvents.AgentPlan, LogLevel.Information, "Plan for {Action} {DevPath}: {Plan}")]
-    public static partial void Plan(ILogger logger, string action, string devPath, string plan);
+    public static partial void Plan(ILogger logger, string action, string devPath, PlanText plan);
 
     [LoggerMessage(LogEvents.AgentActionFailed, LogLevel.Warning, "Failed to {Action} {DevPath} ({Target}): {Error}")]
     public static partial void ActionFailed(ILogger logger, string action, string devPath, string target, string error);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using KvmUdevAgent.Core.Agent;
 using KvmUdevAgent.Core.Audit;
 using KvmUdevAgent.Core.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -77,6 +78,9 @@ internal static class DaemonHost
             ? new CompactJsonFormatter()
             : new MessageTemplateTextFormatter("{Level:u3} {Message:lj}{NewLine}{Exception}", CultureInfo.InvariantCulture);
         var sink = new StderrLogSink(formatter, output);
+        // Kept as the object, not its text, until the worker renders the line: the plan's text is
+        // built there, off the event path.
+        configuration = configuration.Destructure.AsScalar<PlanText>();
         return configuration.WriteTo.Async(to => to.Sink(sink), bufferSize: queueCapacity, blockWhenFull: true, monitor: sink);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using KvmUdevAgent.Core.Agent;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting;
@@ -25,6 +26,7 @@ internal sealed class StderrLogSink(ITextFormatter formatter, Stream output) : I
     /// <summary>Only the async wrapper's worker calls this: one thread, lines in order.</summary>
     public void Emit(LogEvent logEvent)
     {
+        RenderDeferredText(logEvent);
         formatter.Format(logEvent, _writer);
         if (_queue is null || _queue.Count == 0)
         {
@@ -47,6 +49,22 @@ internal sealed class StderrLogSink(ITextFormatter formatter, Stream output) : I
         _disposed = true;
         Flush();
         _writer.Dispose();
+    }
+
+    /// <summary>
+    /// A plan kept as its object (<see cref="PlanText"/>, registered as a scalar) becomes its text
+    /// here, on the worker: as text it renders as any string property does (unquoted in the message).
+    /// </summary>
+    private static void RenderDeferredText(LogEvent logEvent)
+    {
+        foreach (KeyValuePair<string, LogEventPropertyValue> property in logEvent.Properties)
+        {
+            if (property.Value is ScalarValue { Value: PlanText text })
+            {
+                logEvent.AddOrUpdateProperty(new LogEventProperty(property.Key, new ScalarValue(text.ToString())));
+                return;
+            }
+        }
     }
 
     private void Flush()

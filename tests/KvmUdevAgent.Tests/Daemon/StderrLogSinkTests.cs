@@ -1,5 +1,7 @@
 using System.IO.Pipes;
 using System.Text;
+using KvmUdevAgent.Core.Agent;
+using KvmUdevAgent.Core.Rules;
 using KvmUdevAgent.Daemon;
 using Serilog;
 using Serilog.Core;
@@ -100,6 +102,32 @@ public sealed class StderrLogSinkTests
         Assert.Equal("Stopped: {Undelivered} audit records could not be delivered", doc.RootElement.GetProperty("@mt").GetString());
         Assert.Equal(2, doc.RootElement.GetProperty("Undelivered").GetInt32());
         Assert.Equal("Warning", doc.RootElement.GetProperty("@l").GetString());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WriteToStderr_PlanText_RenderedByTheWorkerAsThePlansText(bool json)
+    {
+        LogFormat format = json ? LogFormat.Json : LogFormat.Text;
+        var plan = new Plan(null!, [new PlannedAttach("flash-to-winxp", "winxp", AttachKind.UsbHost, false)], 1);
+        var output = new MemoryStream();
+        using (Logger logger = DaemonHost.WriteToStderr(new LoggerConfiguration(), format, output, queueCapacity: 16).CreateLogger())
+        {
+            logger.Information("Plan for {Action} {DevPath}: {Plan}", "add", "/devices/x", new PlanText(plan));
+        }
+
+        string line = Encoding.UTF8.GetString(output.ToArray()).TrimEnd('\n');
+        const string Expected = "attach to winxp as usb-host (rule flash-to-winxp)";
+        if (format == LogFormat.Text)
+        {
+            Assert.Equal("INF Plan for add /devices/x: " + Expected, line);
+        }
+        else
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(line);
+            Assert.Equal(Expected, doc.RootElement.GetProperty("Plan").GetString());
+        }
     }
 
     /// <summary>A stderr whose reader has stalled until <see cref="Open"/>: every write waits for it.</summary>
