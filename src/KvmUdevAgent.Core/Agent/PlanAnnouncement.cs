@@ -12,9 +12,6 @@ internal sealed class PlanAnnouncement(Action announce)
 {
     private Action? _announce = announce;
 
-    /// <summary>True once it has been said.</summary>
-    public bool Done => Volatile.Read(ref _announce) is null;
-
     /// <summary>Says it, unless it has been said already.</summary>
     public void Run() => Interlocked.Exchange(ref _announce, null)?.Invoke();
 }
