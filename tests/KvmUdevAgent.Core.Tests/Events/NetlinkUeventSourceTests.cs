@@ -92,9 +92,14 @@ public sealed class NetlinkUeventSourceTests
         injector.Send(KernelMessageWriter.Write([new("ACTION", "add"), new("DEVPATH", "/devices/fake"), new("SUBSYSTEM", "block"), new("T", token)]), NetlinkGroup.Kernel);
         await WaitForCountAsync(() => source.Counters.Rejected[RejectReason.Spoofed], 1);
 
-        Assert.Equal(1, source.Counters.Received);
-        Assert.Equal(0, source.Counters.Accepted);
-        Assert.False(source.Events.TryRead(out _));
+        // The kernel also hands this namespace real uevents of other devices (loop devices of tests
+        // running beside this one): those are accepted, but none of them carries the token.
+        Assert.Equal(1, source.Counters.Rejected[RejectReason.Spoofed]);
+        while (source.Events.TryRead(out Uevent? e))
+        {
+            Assert.Null(e.GetString("T"));
+            Assert.NotEqual("/devices/fake", e.DevPath);
+        }
     }
 
     [Fact]

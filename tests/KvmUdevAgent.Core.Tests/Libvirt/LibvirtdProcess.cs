@@ -302,6 +302,13 @@ public sealed class LibvirtdProcess : IAsyncDisposable
             }
         }
 
+        // A cgroup still holding a process cannot be removed: wait until the killed QEMUs are gone.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (qemuPids.Any(pid => Directory.Exists($"/proc/{pid}")) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
         if (_virtlogd is { HasExited: false } v)
         {
             v.Kill();
@@ -329,7 +336,7 @@ public sealed class LibvirtdProcess : IAsyncDisposable
             {
                 if (_domains.Any(d => Path.GetFileName(child).Contains(d, StringComparison.Ordinal)))
                 {
-                    TryRmdir(child);
+                    RemoveTree(child);
                 }
             }
 
@@ -338,6 +345,27 @@ public sealed class LibvirtdProcess : IAsyncDisposable
                 TryRmdir(machine);
             }
         }
+    }
+
+    /// <summary>A domain's cgroup has children of its own (<c>emulator</c>, <c>vcpuN</c> under cgroup v1's cpu and cpuset): the deepest go first.</summary>
+    private static void RemoveTree(string path)
+    {
+        string[] children;
+        try
+        {
+            children = Directory.GetDirectories(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return;
+        }
+
+        foreach (string child in children)
+        {
+            RemoveTree(child);
+        }
+
+        TryRmdir(path);
     }
 
     private static void TryRmdir(string path)

@@ -125,7 +125,7 @@ public sealed partial class HostileDeviceStringTests
 
             // The mount: one sanitised directory inside the base, read-only and safe.
             string mountBase = Path.GetFullPath(env.MountBase) + "/";
-            string[] fields = await WaitForMountAsync(mountBase);
+            string[] fields = await WaitForMountAsync(mountBase, env.Daemon!);
             mountPoint = Unescape(fields[4]);
             string name = mountPoint[mountBase.Length..];
             Assert.DoesNotContain('/', name);
@@ -168,7 +168,7 @@ public sealed partial class HostileDeviceStringTests
             env.InjectUdev(unplug.Select(e => e.DevPath.EndsWith("/sdq", StringComparison.Ordinal) ? Replace(e, "DEVNAME", ext4.DevicePath) : e));
             await env.WaitForDevicesAsync(d => d.Count == 0);
             await WaitForAsync(legacy, d => !d.Keys.Any(k => k.StartsWith("kua-", StringComparison.Ordinal)));
-            await WaitForMountAsync(mountBase, present: false);
+            await WaitForMountAsync(mountBase, env.Daemon!, present: false);
         }
         finally
         {
@@ -232,7 +232,8 @@ public sealed partial class HostileDeviceStringTests
         }
     }
 
-    private static async Task<string[]> WaitForMountAsync(string mountBase, bool present = true)
+    /// <summary>Waits until something is (or nothing is) mounted under <paramref name="mountBase"/>; fails with the daemon's log.</summary>
+    private static async Task<string[]> WaitForMountAsync(string mountBase, DaemonProcess daemon, bool present = true)
     {
         DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (true)
@@ -243,7 +244,7 @@ public sealed partial class HostileDeviceStringTests
                 return fields ?? [];
             }
 
-            Assert.True(DateTime.UtcNow < deadline, (present ? "nothing was mounted under " : "still mounted under ") + mountBase);
+            Assert.True(DateTime.UtcNow < deadline, (present ? "nothing was mounted under " : "still mounted under ") + mountBase + "\ndaemon stderr:\n" + daemon.Stderr);
             await Task.Delay(50);
         }
     }
