@@ -75,6 +75,18 @@ internal sealed class BenchDaemon : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
 
+        // Profiling aid: KUA_BENCH_DAEMON_ENV (as for StartDirect) through env(1), which execs the
+        // daemon (same PID), so the variables reach the daemon and not the harness.
+        string[] daemonEnv = (Environment.GetEnvironmentVariable("KUA_BENCH_DAEMON_ENV") ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (daemonEnv.Length > 0)
+        {
+            psi.ArgumentList.Add("env");
+            foreach (string kv in daemonEnv)
+            {
+                psi.ArgumentList.Add(kv);
+            }
+        }
+
         foreach (string a in (string[])[binary, "run", "--config", configPath, .. extraArgs])
         {
             psi.ArgumentList.Add(a);

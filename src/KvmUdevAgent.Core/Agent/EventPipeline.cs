@@ -204,15 +204,14 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             }
 
             _counters.Match();
-            if (_logger.IsEnabled(LogLevel.Information))
-            {
-                // The plan's text is built only when the line is written.
-                Log.Plan(_logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, Describe(plan));
-            }
-
-            AuditRouted(device, plan);
+            // The plan's log line and its event.routed record are said once its first command has gone
+            // out (an idle device's plan starts on this thread, below), not on the way to QEMU; in any
+            // case before any record of its actions, and at the latest once it is handed on (issue 15).
+            Plan routed = plan;
+            var announcement = new PlanAnnouncement(() => Announce(uevent, device, routed));
             if (_dryRun)
             {
+                announcement.Run();
                 return;
             }
 
@@ -223,13 +222,25 @@ internal sealed partial class EventPipeline : IAsyncDisposable
                 plan = plan with { Actions = [.. plan.Actions.Where(a => a is not PlannedAttach)] };
             }
 
-            EnqueueAct(plan, device);
+            EnqueueAct(plan, device, announcement);
+            announcement.Run();
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             _counters.Fail();
             Log.EventFailed(_logger, uevent.ActionText, uevent.DevPath, e);
         }
+    }
+
+    private void Announce(Uevent uevent, DeviceView device, Plan plan)
+    {
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            // The plan's text is built only when the line is written.
+            Log.Plan(_logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, Describe(plan));
+        }
+
+        AuditRouted(device, plan);
     }
 
     /// <summary>
@@ -287,23 +298,24 @@ internal sealed partial class EventPipeline : IAsyncDisposable
         return ObservedAsync(cancellationToken);
     }
 
-    private void EnqueueAct(Plan plan, DeviceView device)
+    private void EnqueueAct(Plan plan, DeviceView device, PlanAnnouncement? announcement = null)
     {
         bool coalesce = device.Event.Action == UeventAction.Change;
-        if (_act.Enqueue(device.DevPath, cancellationToken => ExecuteAsync(plan, device, cancellationToken), coalesce) == EnqueueOutcome.Overflowed)
+        if (_act.Enqueue(device.DevPath, cancellationToken => ExecuteAsync(plan, device, announcement, cancellationToken), coalesce) == EnqueueOutcome.Overflowed)
         {
             QueueOverflowed(device.DevPath);
         }
     }
 
-    private async Task ExecuteAsync(Plan plan, DeviceView device, CancellationToken cancellationToken)
+    private async Task ExecuteAsync(Plan plan, DeviceView device, PlanAnnouncement? announcement, CancellationToken cancellationToken)
     {
         try
         {
-            await _executor.ExecuteAsync(plan, device, cancellationToken).ConfigureAwait(false);
+            await _executor.ExecuteAsync(plan, device, cancellationToken, announcement).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            announcement?.Run();
             _counters.Fail();
             Log.EventFailed(_logger, device.Event.ActionText, device.DevPath, e);
         }

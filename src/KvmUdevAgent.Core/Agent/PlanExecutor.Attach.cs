@@ -9,11 +9,17 @@ namespace KvmUdevAgent.Core.Agent;
 
 internal sealed partial class PlanExecutor
 {
-    public async Task<bool> AttachAsync(PlannedAttach attach, DeviceView device, CancellationToken cancellationToken)
+    /// <summary>
+    /// Attaches as <paramref name="attach"/> says; <paramref name="announcement"/> is said once the
+    /// monitor has sent the commands (the synchronous part of the attach), or before a record that
+    /// comes earlier.
+    /// </summary>
+    public async Task<bool> AttachAsync(PlannedAttach attach, DeviceView device, CancellationToken cancellationToken, PlanAnnouncement? announcement = null)
     {
         using AuditRecord record = NewRecord(AuditTypes.DeviceAttach, device, attach.Rule, "attach", attach.Vm);
         if (!AttachRequests.TryCreate(attach, device, out AttachRequest? request, out string? reason))
         {
+            announcement?.Run();
             Finish(record, device.DevPath, false, reason);
             return false;
         }
@@ -22,6 +28,7 @@ internal sealed partial class PlanExecutor
         record.Set("as", attach.Kind.ToWord());
         if (!vms.TryGet(attach.Vm, out IVm? monitor))
         {
+            announcement?.Run();
             Finish(record, device.DevPath, false, $"no VM named '{attach.Vm}' in the configuration");
             return false;
         }
@@ -47,7 +54,18 @@ internal sealed partial class PlanExecutor
 
         try
         {
-            AttachResult result = await monitor.AttachAsync(request, cancellationToken).ConfigureAwait(false);
+            Task<AttachResult> attaching;
+            try
+            {
+                // Up to its first wait (over QMP: both commands written) the attach runs on this thread.
+                attaching = monitor.AttachAsync(request, cancellationToken);
+            }
+            finally
+            {
+                announcement?.Run();
+            }
+
+            AttachResult result = await attaching.ConfigureAwait(false);
             state.SetAttachment(AttachRequests.Record(device, attach.Vm, request.Id, attach.Kind, _time.GetUtcNow()));
             Finish(record, device.DevPath, true, result == AttachResult.AlreadyPresent ? "already attached" : "attached");
             return true;

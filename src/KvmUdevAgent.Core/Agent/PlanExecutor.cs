@@ -28,10 +28,16 @@ internal sealed partial class PlanExecutor(
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
 
-    public async Task ExecuteAsync(Plan plan, DeviceView device, CancellationToken cancellationToken)
+    /// <summary>
+    /// Carries out <paramref name="plan"/>. <paramref name="announcement"/> (the pipeline's log line and
+    /// record for the plan) is said right after an attach's commands went out, and before anything
+    /// else this plan does is recorded.
+    /// </summary>
+    public async Task ExecuteAsync(Plan plan, DeviceView device, CancellationToken cancellationToken, PlanAnnouncement? announcement = null)
     {
         if (device.Event.Action == UeventAction.Remove)
         {
+            announcement?.Run();
             await RevertAsync(plan, device, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -41,16 +47,20 @@ internal sealed partial class PlanExecutor(
             switch (action)
             {
                 case PlannedAttach attach:
-                    await AttachAsync(attach, device, cancellationToken).ConfigureAwait(false);
+                    await AttachAsync(attach, device, cancellationToken, announcement).ConfigureAwait(false);
                     break;
                 case PlannedMount mount:
+                    announcement?.Run();
                     await MountAsync(mount, device, cancellationToken).ConfigureAwait(false);
                     break;
                 case PlannedHook hook:
+                    announcement?.Run();
                     await HookAsync(hook, device, cancellationToken).ConfigureAwait(false);
                     break;
             }
         }
+
+        announcement?.Run();
     }
 
     /// <summary>Whether the state says something was attached or mounted for <paramref name="devPath"/>.</summary>

@@ -158,6 +158,19 @@ internal sealed class DaemonEnvironment : IAsyncDisposable
         }
     }
 
+    /// <summary>As <see cref="RsyslogServer.WaitForAsync"/>; a timeout also shows the daemon's log (its stderr), which says why a record never came.</summary>
+    public async Task<IReadOnlyList<ReceivedSyslogMessage>> WaitForAuditAsync(Func<ReceivedSyslogMessage, bool> predicate, int count, TimeSpan timeout)
+    {
+        try
+        {
+            return await Syslog.WaitForAsync(predicate, count, timeout);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException(e.Message + "\ndaemon stderr:\n" + Daemon?.Stderr, e);
+        }
+    }
+
     /// <summary>The udev events of plugging <paramref name="drive"/>, its disk's DEVNAME pointing at a real block device (a loop device).</summary>
     public IReadOnlyList<Uevent> PlugEvents(SysfsFixture.Drive drive, string devNode) =>
         [.. Sysfs.PlugEvents(drive, udev: true).Select(e => e.DevPath == drive.Disk!.DevPath

@@ -47,7 +47,7 @@ public sealed class Issue10_ResyncKeepsEventPropertiesTests
             env.Daemon.Signal(18);
         }
 
-        await env.Syslog.WaitForAsync(m => m.MsgId == "source.overflow", 1, TimeSpan.FromSeconds(20));
+        await env.WaitForAuditAsync(m => m.MsgId == "source.overflow", 1, TimeSpan.FromSeconds(20));
         await env.Daemon.WaitForLogAsync("Resync:", TimeSpan.FromSeconds(20));
         await FaultTests.ExpectExactlyAsync(env, [FaultTests.StormId(1)]);
     }

@@ -59,14 +59,7 @@ public sealed class Issue17_SlowHookTests
                 daemon.Signal(18);
             }
 
-            try
-            {
-                await env.Syslog.WaitForAsync(m => m.MsgId == "source.overflow", 1, s_timeout);
-            }
-            catch (TimeoutException e)
-            {
-                throw new TimeoutException(e.Message + "\ndaemon stderr:\n" + daemon.Stderr, e);
-            }
+            await env.WaitForAuditAsync(m => m.MsgId == "source.overflow", 1, s_timeout);
             await env.WaitForDevicesAsync(d => d.ContainsKey(SeedId) && d.ContainsKey(FaultTests.StormId(1)), s_timeout);
             Assert.True(HookScenarioTests.IsAlive(hook), "the hook ended before the check: the test proves nothing");
         }

@@ -148,7 +148,7 @@ public sealed class FaultTests
             env.Daemon.Signal(18);
         }
 
-        await env.Syslog.WaitForAsync(m => m.MsgId == "source.overflow", 1, TimeSpan.FromSeconds(20));
+        await env.WaitForAuditAsync(m => m.MsgId == "source.overflow", 1, TimeSpan.FromSeconds(20));
         await ExpectExactlyAsync(env, [.. Enumerable.Range(11, 40).Select(StormId)]);
     }
 

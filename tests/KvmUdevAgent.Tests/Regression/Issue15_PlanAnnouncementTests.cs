@@ -1,0 +1,85 @@
+using KvmUdevAgent.Core.Tests.Audit;
+using KvmUdevAgent.Core.Tests.Netns;
+using KvmUdevAgent.Tests.Daemon;
+
+namespace KvmUdevAgent.Tests.Regression;
+
+/// <summary>
+/// Issue 15: a routed plan's log line and <c>event.routed</c> record are written once the attach's
+/// commands have gone out to QEMU, not on the way there. The order of what the outside world sees
+/// does not change: the routed record (and the plan's line) still come before the attach's own
+/// record and line, whether the attach succeeds or fails before any command is sent.
+/// </summary>
+public sealed class Issue15_PlanAnnouncementTests
+{
+    [Fact]
+    public async Task KernelDriveAttached_RoutedRecordAndPlanLineComeBeforeTheAttach()
+    {
+        string token = "a" + Guid.NewGuid().ToString("N")[..12];
+        await using DaemonEnvironment env = await DaemonEnvironment.CreateAsync();
+        await using LoopDevice loop = await LoopDevice.CreateAsync();
+        env.WriteRules("10-attach.yaml", $$"""
+            rules:
+              - name: to-winxp
+                match: { subsystem: block, props: { SYNTH_ARG_RUNID: "{{token}}" } }
+                attach: { vm: winxp, as: usb-storage, read_only: true }
+            """);
+        env.WriteConfig(source: "kernel", sysfsRoot: "/sys");
+        await env.StartDaemonAsync();
+        // The monitor connects after start: the attach must be the live path, not the reconcile's.
+        await env.Daemon!.WaitForLogAsync("VM winxp reconciled", TimeSpan.FromSeconds(20));
+
+        loop.TriggerUevent("add", Guid.NewGuid(), ("RUNID", token));
+        // QEMU's own answer: the device is there.
+        await env.WaitForDevicesAsync(d => d.Count == 1);
+        await env.Syslog.WaitForAsync(m => m.MsgId == "device.attach", 1, TimeSpan.FromSeconds(20));
+
+        AssertRoutedFirst(env.Syslog.ReadAll(), DevPath(loop), "success");
+        string log = env.Daemon!.Stderr;
+        int plan = log.IndexOf("Plan for add " + DevPath(loop) + ":", StringComparison.Ordinal);
+        int done = log.IndexOf("attach " + DevPath(loop) + " (winxp): attached", StringComparison.Ordinal);
+        Assert.True(plan >= 0 && done > plan, "the plan's line must come before the attach's:\n" + log);
+
+        loop.TriggerUevent("remove", Guid.NewGuid(), ("RUNID", token));
+        await env.WaitForDevicesAsync(d => d.Count == 0);
+    }
+
+    [Fact]
+    public async Task VmWithoutMonitor_AttachFails_RoutedRecordStillComesFirst()
+    {
+        string token = "f" + Guid.NewGuid().ToString("N")[..12];
+        await using DaemonEnvironment env = await DaemonEnvironment.CreateAsync();
+        await using LoopDevice loop = await LoopDevice.CreateAsync();
+        string absent = Path.Combine(Path.GetTempPath(), "kua-absent-" + Guid.NewGuid().ToString("N")[..8] + ".qmp");
+        env.WriteRules("10-attach.yaml", $$"""
+            rules:
+              - name: to-absent
+                match: { subsystem: block, props: { SYNTH_ARG_RUNID: "{{token}}" } }
+                attach: { vm: absent, as: usb-storage, read_only: true }
+            """);
+        env.WriteConfig(source: "kernel", sysfsRoot: "/sys", extraVms: "  absent: { monitor: \"unix:" + absent + "\" }\n");
+        await env.StartDaemonAsync();
+        await env.Syslog.WaitForAsync(m => m.MsgId == "agent.start", 1, TimeSpan.FromSeconds(10));
+
+        loop.TriggerUevent("add", Guid.NewGuid(), ("RUNID", token));
+        await env.Syslog.WaitForAsync(m => m.MsgId == "device.attach", 1, TimeSpan.FromSeconds(20));
+
+        AssertRoutedFirst(env.Syslog.ReadAll(), DevPath(loop), "failure");
+        // Nothing reached the VM that is there.
+        Assert.Empty(await env.WaitForDevicesAsync(_ => true));
+    }
+
+    /// <summary>The first records of <paramref name="devPath"/>'s add: event.routed, then device.attach with <paramref name="outcome"/>.</summary>
+    private static void AssertRoutedFirst(IReadOnlyList<ReceivedSyslogMessage> all, string devPath, string outcome)
+    {
+        var mine = all.Where(m => m.MsgId is "event.routed" or "device.attach" && Sd(m)["devpath"] == devPath && Sd(m)["event"] == "add").ToList();
+        Assert.True(mine.Count >= 2, "expected event.routed and device.attach for " + devPath + ", got: " + string.Join(", ", mine.Select(m => m.MsgId)));
+        Assert.Equal("event.routed", mine[0].MsgId);
+        Assert.Equal("device.attach", mine[1].MsgId);
+        Assert.True(outcome == Sd(mine[1])["outcome"], "device.attach: " + mine[1].Raw);
+    }
+
+    private static string DevPath(LoopDevice loop) => "/devices/virtual/block/" + loop.Name;
+
+    private static ParsedSdElement Sd(ReceivedSyslogMessage m) => m.Element("kua@32473");
+}
