@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using KvmUdevAgent.Core.Events;
@@ -101,27 +102,32 @@ internal sealed class ColdplugEnumerator(string sysfsRoot)
     /// <summary>Builds the coldplug <c>add</c> event of one device; null when it is gone or not a device.</summary>
     public Uevent? TryRead(string devPath, string subsystem)
     {
-        byte[] file;
+        // One pooled buffer for every device: a fresh 16 KiB per device was most of what coldplug
+        // allocated at start (issue 15), for files of a few hundred bytes.
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxUeventBytes);
         try
         {
             string path = Path.Join(SysfsRoot, devPath, "uevent");
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
-            var buffer = new byte[MaxUeventBytes];
             int total = 0;
-            int read;
-            while (total < buffer.Length && (read = stream.Read(buffer, total, buffer.Length - total)) > 0)
+            using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0))
             {
-                total += read;
+                int read;
+                while (total < MaxUeventBytes && (read = stream.Read(buffer, total, MaxUeventBytes - total)) > 0)
+                {
+                    total += read;
+                }
             }
 
-            file = buffer[..total];
+            return Build(devPath, subsystem, buffer.AsSpan(0, total));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
-
-        return Build(devPath, subsystem, file);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static Uevent Build(string devPath, string subsystem, ReadOnlySpan<byte> ueventFile)

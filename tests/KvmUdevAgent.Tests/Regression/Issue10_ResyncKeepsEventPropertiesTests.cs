@@ -37,14 +37,14 @@ public sealed class Issue10_ResyncKeepsEventPropertiesTests
 
         // Lost events: the daemon is frozen while a storm of plugs that match nothing arrives.
         var others = Enumerable.Range(2, 40).Select(n => FaultTests.AddStormDrive(env, n)).ToList();
-        env.Daemon.Signal(19);
+        await env.Daemon.FreezeAsync();
         try
         {
             env.InjectUdev(others.SelectMany(d => env.Sysfs.PlugEvents(d, udev: true)));
         }
         finally
         {
-            env.Daemon.Signal(18);
+            env.Daemon.Thaw();
         }
 
         await env.WaitForAuditAsync(m => m.MsgId == "source.overflow", 1, TimeSpan.FromSeconds(20));

@@ -36,8 +36,9 @@ public sealed partial class Issue15_LazyReadTests
             """);
         env.WriteConfig(source: "kernel", sysfsRoot: "/sys");
         await env.StartDaemonAsync();
-        // The VM's monitor connects (and its first reconcile runs) after start; the attach must be the live path.
-        await env.Syslog.WaitForAsync(m => m.MsgId == "agent.start", 1, TimeSpan.FromSeconds(10));
+        // The VM's monitor connects (and its first reconcile runs) after agent.start: an attach before that
+        // fails and the reconcile does it later. The attach must be the live path.
+        await env.Daemon!.WaitForLogAsync("VM winxp reconciled", TimeSpan.FromSeconds(20));
 
         // The loop device holds a labelled ext4: had blkid run, every record would carry the label.
         loop.TriggerUevent("add", Guid.NewGuid(), ("RUNID", plain));
@@ -82,8 +83,9 @@ public sealed partial class Issue15_LazyReadTests
             """);
         env.WriteConfig(source: "kernel", sysfsRoot: "/sys");
         await env.StartDaemonAsync();
-        // The VM's monitor connects (and its first reconcile runs) after start; the attach must be the live path.
-        await env.Syslog.WaitForAsync(m => m.MsgId == "agent.start", 1, TimeSpan.FromSeconds(10));
+        // The VM's monitor connects (and its first reconcile runs) after agent.start: an attach before that
+        // fails and the reconcile does it later. The attach must be the live path.
+        await env.Daemon!.WaitForLogAsync("VM winxp reconciled", TimeSpan.FromSeconds(20));
 
         loop.TriggerUevent("add", Guid.NewGuid(), ("RUNID", token));
         var hook = (await env.Syslog.WaitForAsync(m => m.MsgId == "device.hook", 1, TimeSpan.FromSeconds(20)))[0];
@@ -119,7 +121,7 @@ public sealed partial class Issue15_LazyReadTests
             """);
         env.WriteConfig();
         await env.StartDaemonAsync("--verbose");
-        await env.Syslog.WaitForAsync(m => m.MsgId == "agent.start", 1, TimeSpan.FromSeconds(10));
+        await env.Daemon!.WaitForLogAsync("VM winxp reconciled", TimeSpan.FromSeconds(20));
 
         SysfsFixture.Drive seed = env.Sysfs.AddSeedFlashDrive();
         env.InjectUdev(env.PlugEvents(seed, loop.DevicePath));

@@ -49,14 +49,14 @@ public sealed class Issue17_SlowHookTests
             // An overflow while the hook still runs: a drive whose plug was lost is found by the resync.
             var lost = FaultTests.AddStormDrive(env, 1);
             List<Uevent> storm = [.. Enumerable.Range(0, 200).Select(Filler), .. env.Sysfs.PlugEvents(lost, udev: true)];
-            daemon.Signal(19);
+            await daemon.FreezeAsync();
             try
             {
                 env.InjectUdev(storm);
             }
             finally
             {
-                daemon.Signal(18);
+                daemon.Thaw();
             }
 
             await env.WaitForAuditAsync(m => m.MsgId == "source.overflow", 1, s_timeout);

@@ -138,14 +138,14 @@ public sealed class FaultTests
 
         // Frozen while the storm arrives, the daemon cannot keep up however fast the machine is:
         // the (doubled) 8 KiB buffer holds a handful of the ~600 messages and the kernel drops the rest.
-        env.Daemon.Signal(19);
+        await env.Daemon.FreezeAsync();
         try
         {
             env.InjectUdev(events);
         }
         finally
         {
-            env.Daemon.Signal(18);
+            env.Daemon.Thaw();
         }
 
         await env.WaitForAuditAsync(m => m.MsgId == "source.overflow", 1, TimeSpan.FromSeconds(20));

@@ -142,6 +142,56 @@ internal sealed class DaemonProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the daemon (SIGSTOP) and waits until every one of its threads is stopped. Until the stop
+    /// has reached a thread, that thread keeps running (the receive loop keeps reading its socket), and a
+    /// SIGCONT sent before the stop was acted on cancels it altogether: on a loaded machine a test that
+    /// only sent SIGSTOP saw the daemon read a whole storm meant to overflow its socket.
+    /// </summary>
+    public async Task FreezeAsync()
+    {
+        Signal(Tmds.Linux.LibC.SIGSTOP);
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!AllThreadsStopped())
+        {
+            if (DateTime.UtcNow > deadline || _process.HasExited)
+            {
+                Thaw();
+                throw new TimeoutException("the daemon's threads did not all stop within 20 s of SIGSTOP");
+            }
+
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>Resumes a daemon stopped by <see cref="FreezeAsync"/> (SIGCONT).</summary>
+    public void Thaw() => Signal(Tmds.Linux.LibC.SIGCONT);
+
+    private bool AllThreadsStopped()
+    {
+        foreach (string task in Directory.EnumerateDirectories($"/proc/{_process.Id}/task"))
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(task, "stat"));
+            }
+            catch (IOException)
+            {
+                continue; // the thread has exited
+            }
+
+            // "tid (comm) S ...": the state follows the last ')' (comm may hold anything).
+            char state = stat[stat.LastIndexOf(')') + 2];
+            if (state is not ('T' or 't'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         await _process.WaitForExitAsync().WaitAsync(timeout);
