@@ -167,7 +167,8 @@ public sealed class RsyslogServer : IAsyncDisposable, IDisposable
         module(load="imuxsock" SysSock.Use="off")
         input(type="imuxsock" socket="{{SocketPath}}" useSpecialParser="off" ignoreTimestamp="off" parseHostname="on" createPath="off")
         module(load="imudp")
-        input(type="imudp" address="127.0.0.1" port="{{UdpPort}}")
+        # The tests send 64 KiB datagrams: a busy rsyslogd must not drop them from the default buffer.
+        input(type="imudp" address="127.0.0.1" port="{{UdpPort}}" rcvbufSize="8m")
         module(load="imtcp")
         input(type="imtcp" address="127.0.0.1" port="{{TcpPort}}")
         template(name="kuaJson" type="list" option.jsonf="on") {
