@@ -207,13 +207,13 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             // The plan's log line and its event.routed record are said once its first command has gone
             // out (an idle device's plan starts on this thread, below), not on the way to QEMU; in any
             // case before any record of its actions, and at the latest once it is handed on (issue 15).
-            Plan routed = plan;
-            var announcement = new PlanAnnouncement(() => Announce(uevent, device, routed));
             if (_dryRun)
             {
-                announcement.Run();
+                Announce(uevent, device, plan);
                 return;
             }
+
+            var announcement = new PlanAnnouncement(this, uevent, device, plan);
 
             if (uevent.Coldplug)
             {
@@ -232,7 +232,8 @@ internal sealed partial class EventPipeline : IAsyncDisposable
         }
     }
 
-    private void Announce(Uevent uevent, DeviceView device, Plan plan)
+    /// <summary>The plan's log line and <c>event.routed</c> record; <see cref="PlanAnnouncement"/> says them once.</summary>
+    internal void Announce(Uevent uevent, DeviceView device, Plan plan)
     {
         if (_logger.IsEnabled(LogLevel.Information))
         {

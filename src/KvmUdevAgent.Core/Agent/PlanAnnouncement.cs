@@ -1,3 +1,7 @@
+using KvmUdevAgent.Core.Devices;
+using KvmUdevAgent.Core.Events;
+using KvmUdevAgent.Core.Rules;
+
 namespace KvmUdevAgent.Core.Agent;
 
 /// <summary>
@@ -8,10 +12,16 @@ namespace KvmUdevAgent.Core.Agent;
 /// (queued behind the device's other work, coalesced or dropped). Either way the plan is announced
 /// before anything done for it is recorded.
 /// </summary>
-internal sealed class PlanAnnouncement(Action announce)
+internal sealed class PlanAnnouncement(EventPipeline pipeline, Uevent uevent, DeviceView device, Plan plan)
 {
-    private Action? _announce = announce;
+    private int _said;
 
     /// <summary>Says it, unless it has been said already.</summary>
-    public void Run() => Interlocked.Exchange(ref _announce, null)?.Invoke();
+    public void Run()
+    {
+        if (Interlocked.Exchange(ref _said, 1) == 0)
+        {
+            pipeline.Announce(uevent, device, plan);
+        }
+    }
 }
