@@ -9,7 +9,7 @@ namespace KvmUdevAgent.Core.Qemu;
 /// Sends bytes with one file descriptor attached (<c>SCM_RIGHTS</c>) on a unix stream socket: how
 /// QMP's <c>add-fd</c> and <c>getfd</c> receive a descriptor. The only native call of fd passing.
 /// </summary>
-internal static class ScmRights
+internal static partial class ScmRights
 {
     private const int PollTimeoutMs = 5000;
 
@@ -64,9 +64,19 @@ internal static class ScmRights
                     if (error == EAGAIN)
                     {
                         pollfd wait = new() { fd = fd, events = POLLOUT };
-                        if (poll(&wait, 1, PollTimeoutMs) <= 0)
+                        int ready = Poll(&wait, 1, PollTimeoutMs);
+                        if (ready == 0)
                         {
                             throw new IOException("sendmsg(SCM_RIGHTS): the monitor socket stayed full for 5 s");
+                        }
+
+                        if (ready < 0)
+                        {
+                            int pollError = Marshal.GetLastPInvokeError();
+                            if (pollError != EINTR)
+                            {
+                                throw new IOException("poll(SCM_RIGHTS socket): " + Marshal.GetPInvokeErrorMessage(pollError));
+                            }
                         }
 
                         continue;
@@ -84,4 +94,8 @@ internal static class ScmRights
             }
         }
     }
+
+    /// <summary><c>poll</c> with its errno kept (Tmds.LibC 0.5.0 declares its own without <c>SetLastError</c>).</summary>
+    [LibraryImport("libc.so.6", EntryPoint = "poll", SetLastError = true)]
+    private static unsafe partial int Poll(pollfd* fds, nuint count, int timeoutMs);
 }

@@ -17,7 +17,7 @@ namespace KvmUdevAgent.Tests.Reliability;
 /// </summary>
 public sealed class FaultTests
 {
-    private const string StormRule = """
+    internal const string StormRule = """
         rules:
           - name: storm
             match: { subsystem: usb, devtype: usb_device, vendor: "abcd" }

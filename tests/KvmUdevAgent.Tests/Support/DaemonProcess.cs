@@ -10,7 +10,7 @@ namespace KvmUdevAgent.Tests.Support;
 /// there reach only this daemon. Readiness is the real systemd protocol: the test binds
 /// <c>NOTIFY_SOCKET</c> and waits for <c>READY=1</c>. Stopped by PID in <see cref="DisposeAsync"/>.
 /// </summary>
-internal sealed class DaemonProcess : IAsyncDisposable
+internal sealed partial class DaemonProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Socket _notify;
@@ -163,6 +163,23 @@ internal sealed class DaemonProcess : IAsyncDisposable
             await Task.Delay(5);
         }
     }
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> to the one daemon thread named <paramref name="threadName"/>
+    /// (<c>tgkill</c>): a signal sent to the process (a hook's SIGCHLD, SIGCONT after a stop) goes to
+    /// whichever thread the kernel picks, this makes the pick.
+    /// </summary>
+    public void SignalThread(string threadName, int signal)
+    {
+        int[] tids = [.. Directory.EnumerateDirectories($"/proc/{_process.Id}/task")
+            .Where(task => File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == threadName)
+            .Select(task => int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture))];
+        int tid = Assert.Single(tids);
+        Assert.True(TgKill(_process.Id, tid, signal) == 0, $"tgkill: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc.so.6", EntryPoint = "tgkill", SetLastError = true)]
+    private static partial int TgKill(int tgid, int tid, int signal);
 
     /// <summary>Resumes a daemon stopped by <see cref="FreezeAsync"/> (SIGCONT).</summary>
     public void Thaw() => Signal(Tmds.Linux.LibC.SIGCONT);

@@ -135,9 +135,9 @@ internal sealed partial class NetlinkSocket : IAsyncDisposable, IDisposable
         {
             fds[0] = new pollfd { fd = _fd, events = (short)POLLIN };
             fds[1] = new pollfd { fd = _wakeFd, events = (short)POLLIN };
-            if (ppoll(fds, 2, null, null) < 0)
+            if (PPoll(fds, 2, null, null) < 0)
             {
-                int error = errno;
+                int error = Marshal.GetLastPInvokeError();
                 if (error == EINTR)
                 {
                     continue;
@@ -289,6 +289,14 @@ internal sealed partial class NetlinkSocket : IAsyncDisposable, IDisposable
         Dispose();
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>
+    /// <c>ppoll</c> with its errno kept: Tmds.LibC 0.5.0 declares its <c>ppoll</c> without
+    /// <c>SetLastError</c>, so <c>errno</c> after it is the previous <c>recvmsg</c>'s EAGAIN, and an
+    /// EINTR (any signal the runtime handles, landing on this thread) ended the receive loop.
+    /// </summary>
+    [LibraryImport("libc.so.6", EntryPoint = "ppoll", SetLastError = true)]
+    private static unsafe partial int PPoll(pollfd* fds, nuint count, timespec* timeout, sigset_t* mask);
 
     [LibraryImport("libc.so.6", EntryPoint = "write")]
     private static unsafe partial nint Write(int fd, void* buffer, nuint count);
