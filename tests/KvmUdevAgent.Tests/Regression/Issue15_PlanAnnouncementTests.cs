@@ -69,6 +69,38 @@ public sealed class Issue15_PlanAnnouncementTests
         Assert.Empty(await env.WaitForDevicesAsync(_ => true));
     }
 
+    [Fact]
+    public async Task QemuRefusesTheDrive_RoutedRecordAndPlanLineStillComeFirst()
+    {
+        // Said once QEMU has answered: here its answer is an error (a read-only loop device attached
+        // read-write), and the plan is still announced exactly once, before the attach's record.
+        string token = "r" + Guid.NewGuid().ToString("N")[..12];
+        await using DaemonEnvironment env = await DaemonEnvironment.CreateAsync();
+        await using LoopDevice loop = await LoopDevice.CreateAsync(readOnly: true);
+        env.WriteRules("10-attach.yaml", $$"""
+            rules:
+              - name: to-winxp
+                match: { subsystem: block, props: { SYNTH_ARG_RUNID: "{{token}}" } }
+                attach: { vm: winxp, as: usb-storage, read_only: false }
+            """);
+        env.WriteConfig(source: "kernel", sysfsRoot: "/sys");
+        await env.StartDaemonAsync();
+        await env.Daemon!.WaitForLogAsync("VM winxp reconciled", TimeSpan.FromSeconds(20));
+
+        loop.TriggerUevent("add", Guid.NewGuid(), ("RUNID", token));
+        await env.Syslog.WaitForAsync(m => m.MsgId == "device.attach", 1, TimeSpan.FromSeconds(20));
+
+        IReadOnlyList<ReceivedSyslogMessage> all = env.Syslog.ReadAll();
+        AssertRoutedFirst(all, DevPath(loop), "failure");
+        Assert.Single(all, m => m.MsgId == "event.routed" && Sd(m)["devpath"] == DevPath(loop));
+        await env.Daemon.WaitForLogAsync("Plan for add " + DevPath(loop) + ":", TimeSpan.FromSeconds(20));
+        string log = env.Daemon.Stderr;
+        int plan = log.IndexOf("Plan for add " + DevPath(loop) + ":", StringComparison.Ordinal);
+        Assert.True(log.IndexOf("Plan for add " + DevPath(loop) + ":", plan + 1, StringComparison.Ordinal) < 0, "the plan's line once:\n" + log);
+        // QEMU's own answer: nothing of ours is there.
+        Assert.Empty(await env.WaitForDevicesAsync(_ => true));
+    }
+
     /// <summary>The first records of <paramref name="devPath"/>'s add: event.routed, then device.attach with <paramref name="outcome"/>.</summary>
     private static void AssertRoutedFirst(IReadOnlyList<ReceivedSyslogMessage> all, string devPath, string outcome)
     {
