@@ -235,7 +235,10 @@ internal sealed partial class QmpConnection : IMonitorConnection
         }
 
         buffer.Write("\n"u8);
-        var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The waiter resumes on the read loop's thread when the answer is read (issue 15: no second
+        // thread-pool wake-up per answer). Nothing awaiting a reply blocks synchronously on another
+        // answer of this connection; what it does until its next wait delays only the next read.
+        var reply = new TaskCompletionSource<JsonElement>();
         _pending[id] = (command, reply);
         return (id, reply);
     }
