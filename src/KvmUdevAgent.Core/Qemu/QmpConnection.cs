@@ -235,10 +235,7 @@ internal sealed partial class QmpConnection : IMonitorConnection
         }
 
         buffer.Write("\n"u8);
-        // The waiter resumes on the read loop's thread when the answer is read (issue 15: no second
-        // thread-pool wake-up per answer). Nothing awaiting a reply blocks synchronously on another
-        // answer of this connection; what it does until its next wait delays only the next read.
-        var reply = new TaskCompletionSource<JsonElement>();
+        var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[id] = (command, reply);
         return (id, reply);
     }
