@@ -5,10 +5,11 @@ using KvmUdevAgent.Tests.Daemon;
 namespace KvmUdevAgent.Tests.Regression;
 
 /// <summary>
-/// Issue 15: a routed plan's log line and <c>event.routed</c> record are written once the attach's
-/// commands have gone out to QEMU, not on the way there. The order of what the outside world sees
-/// does not change: the routed record (and the plan's line) still come before the attach's own
-/// record and line, whether the attach succeeds or fails before any command is sent.
+/// Issue 15: a routed plan's log line and <c>event.routed</c> record are written once QEMU has
+/// answered the attach, neither on the way there nor while QEMU works on it. The order of what the
+/// outside world sees does not change: the routed record (and the plan's line) still come before the
+/// attach's own record and line, once each, whether the attach succeeds, QEMU refuses it, or it fails
+/// before any command is sent.
 /// </summary>
 public sealed class Issue15_PlanAnnouncementTests
 {
