@@ -10,6 +10,7 @@ return args.FirstOrDefault() switch
     "netlink-hop" => await NetlinkHop.RunAsync(args[1..]),
     "libvirt-latency" => await KvmUdevAgent.Bench.Libvirt.LibvirtLatency.RunAsync(args[1..]),
     "on-demand-latency" => await KvmUdevAgent.Bench.Qemu.OnDemandLatency.RunAsync(args[1..]),
+    "qmp-batch" => await KvmUdevAgent.Bench.Qemu.QmpBatchWakeups.RunAsync(args[1..]),
     "guest-latency" => await KvmUdevAgent.Bench.Qemu.GuestLatency.RunAsync(args[1..]),
     _ => Run(args),
 };

@@ -57,15 +57,6 @@ internal sealed class FloorQmp : IAsyncDisposable
         return Stopwatch.GetTimestamp();
     }
 
-    /// <summary>The same two commands one at a time (the second written once the first is answered), for comparison.</summary>
-    public async Task<long> AttachOneAtATimeAsync(string id, string devNode)
-    {
-        string node = id + "-node";
-        await _qmp.BlockAddAsync(node, devNode, readOnly: true, CancellationToken.None);
-        await _qmp.DeviceAddAsync(new QemuDeviceSpec("usb-storage", id, [new("drive", QemuValue.Of(node))]), CancellationToken.None);
-        return Stopwatch.GetTimestamp();
-    }
-
     /// <summary>device_del until QEMU has let the device go, then blockdev-del of its node.</summary>
     public async Task DetachAsync(string id)
     {

@@ -65,14 +65,13 @@ internal static class LatencyBenchmark
             await using FloorQmp floor = await FloorQmp.ConnectAsync(floorSocket);
             BenchDaemon daemon = BenchDaemon.Start(agentBinary, ws.ConfigPath, ws.Work, privateNetwork: true);
 
-            // Floor, agent (source: kernel), udevd + script and the floor one command at a time take
-            // turns, the order rotating each event.
+            // Floor, agent (source: kernel), udevd + script and the floor polled only after its answers
+            // (as in earlier rounds) take turns, the order rotating each event.
             var agent = new List<double>();
             var udev = new List<double>();
             var floorSeen = new List<double>();
             var floorAnswered = new List<double>();
-            var floorSequential = new List<double>();
-            var floorSequentialAnswered = new List<double>();
+            var floorPolledAfter = new List<double>();
             int agentLost = 0, udevLost = 0;
             const int Warmup = 5;
             try
@@ -86,11 +85,10 @@ internal static class LatencyBenchmark
                         switch ((i + Warmup + turn) % 4)
                         {
                             case 3:
-                                (double seen1, double answered1) = await FloorOnceAsync(floor, floorLoop, 100_000 + i + Warmup, qmp, oneAtATime: true);
+                                (double seen1, _) = await FloorOnceAsync(floor, floorLoop, 100_000 + i + Warmup, qmp, pollWhileQemuWorks: false);
                                 if (i >= 0)
                                 {
-                                    floorSequential.Add(seen1);
-                                    floorSequentialAnswered.Add(answered1);
+                                    floorPolledAfter.Add(seen1);
                                 }
 
                                 break;
@@ -213,13 +211,13 @@ internal static class LatencyBenchmark
             Console.WriteLine("  -- source: kernel (uevent written → device listed by qom-list) --");
             Print("floor: direct QMP client, same commands", floorSeen, 0);
             Print("  floor: both commands answered", floorAnswered, 0);
-            Print("floor, one command at a time", floorSequential, 0);
-            Print("  floor, one at a time: answered", floorSequentialAnswered, 0);
+            Print("floor, polled only after its answers", floorPolledAfter, 0);
             Print("agent", agent, agentLost);
             Console.WriteLine($"  {"  inside the agent (its audit latency_ms)",-40} routed p50={Stats.F(Stats.Median(routed))} p90={Stats.F(Stats.Percentile(routed, 90))} p99={Stats.F(Stats.Percentile(routed, 99))}, attached p50={Stats.F(Stats.Median(attached))} p90={Stats.F(Stats.Percentile(attached, 90))} p99={Stats.F(Stats.Percentile(attached, 99))} ms (n={attached.Count})");
             Print("udevd+script", udev, udevLost);
             Print("udevd+script with the seed's sleep 3", withSleep, sleepEvents - withSleep.Count);
             Console.WriteLine($"  agent - floor: p50 {Stats.F(Stats.Percentile(agent, 50) - f50)} ms (target ≤ 0.5), p99 {Stats.F(Stats.Percentile(agent, 99) - f99)} ms (target ≤ 1.5)");
+            Console.WriteLine($"  agent - floor polled only after its answers (earlier rounds): p50 {Stats.F(Stats.Percentile(agent, 50) - Stats.Percentile(floorPolledAfter, 50))} ms, p99 {Stats.F(Stats.Percentile(agent, 99) - Stats.Percentile(floorPolledAfter, 99))} ms");
             double g50 = Stats.Percentile(floor2, 50), g99 = Stats.Percentile(floor2, 99);
             Console.WriteLine("  -- source: udev (the agent hears udevd's broadcast) --");
             Print("floor (same phase)", floor2, 0);
@@ -230,7 +228,7 @@ internal static class LatencyBenchmark
 
             double a50 = Stats.Percentile(agent, 50), a99 = Stats.Percentile(agent, 99), u50 = Stats.Percentile(udev, 50), u99 = Stats.Percentile(udev, 99);
             report.Row("Floor p50 / p99, direct QMP client, same two commands in one write (ms)", $"{Stats.F(f50)} / {Stats.F(f99)}", "-", "-", "-", null);
-            report.Row("… the same two commands one at a time, p50 / p99 (ms)", $"{Stats.F(Stats.Percentile(floorSequential, 50))} / {Stats.F(Stats.Percentile(floorSequential, 99))}", "-", "-", "-", null);
+            report.Row("… the floor polled only after its answers (earlier rounds), p50 / p99 (ms)", $"{Stats.F(Stats.Percentile(floorPolledAfter, 50))} / {Stats.F(Stats.Percentile(floorPolledAfter, 99))}", "-", "-", "-", null);
             report.Row("Latency p50, uevent → in QEMU (ms)", Stats.F(a50), Stats.F(u50), $"{Stats.F(u50 / a50, "F2")}×", $"≤ floor + 0.5 = {Stats.F(f50 + 0.5)}", a50 <= f50 + 0.5);
             report.Row("Latency p90 (ms)", Stats.F(Stats.Percentile(agent, 90)), Stats.F(Stats.Percentile(udev, 90)), $"{Stats.F(Stats.Percentile(udev, 90) / Stats.Percentile(agent, 90), "F2")}×", "-", null);
             report.Row("Latency p99 (ms)", Stats.F(a99), Stats.F(u99), $"{Stats.F(u99 / a99, "F2")}×", $"≤ floor p99 + 1.5 = {Stats.F(f99 + 1.5)}", a99 <= f99 + 1.5);
@@ -271,14 +269,28 @@ internal static class LatencyBenchmark
     private static void Print(string name, List<double> samples, int lost) =>
         Console.WriteLine($"  {name,-40} n={samples.Count,4} lost={lost} p50={Stats.F(Stats.Percentile(samples, 50))} p90={Stats.F(Stats.Percentile(samples, 90))} p99={Stats.F(Stats.Percentile(samples, 99))} max={Stats.F(samples.DefaultIfEmpty(double.NaN).Max())} ms");
 
-    /// <summary>One floor attach: the clock runs from just before the write to the device listed by the harness's poll (as for the others) and to both answers.</summary>
-    private static async Task<(double Seen, double Answered)> FloorOnceAsync(FloorQmp floor, LoopDevice loop, int n, HarnessQmp qmp, bool oneAtATime = false)
+    /// <summary>
+    /// One floor attach: the clock runs from just before the write to the device listed by the
+    /// harness's poll (as for the others) and to both answers. The poll starts as soon as the commands
+    /// are written, as the agent's starts with the uevent, so that QEMU serves the harness's
+    /// <c>qom-list</c> while it works on the floor's commands as it does on the agent's (issue 15,
+    /// third round); <paramref name="pollWhileQemuWorks"/> false polls only once both are answered,
+    /// the floor of earlier rounds, which QEMU did not have to share with the poll.
+    /// </summary>
+    private static async Task<(double Seen, double Answered)> FloorOnceAsync(FloorQmp floor, LoopDevice loop, int n, HarnessQmp qmp, bool pollWhileQemuWorks = true)
     {
         string id = "flr" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
         long t0 = Stopwatch.GetTimestamp();
-        long answered = oneAtATime ? await floor.AttachOneAtATimeAsync(id, loop.DevicePath) : await floor.AttachAsync(id, loop.DevicePath);
+        // Up to its first wait (both commands written) the attach runs on this thread.
+        Task<long> answering = floor.AttachAsync(id, loop.DevicePath);
+        if (!pollWhileQemuWorks)
+        {
+            await answering;
+        }
+
         long seen = await qmp.PollUntilAsync("flr", names => names.Contains(id), s_lostAfter, PollPauseMicroseconds)
             ?? throw new InvalidOperationException("QEMU answered the floor's device_add but does not list " + id);
+        long answered = await answering;
         await floor.DetachAsync(id);
         return (Stopwatch.GetElapsedTime(t0, seen).TotalMilliseconds, Stopwatch.GetElapsedTime(t0, answered).TotalMilliseconds);
     }

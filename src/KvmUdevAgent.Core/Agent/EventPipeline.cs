@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using KvmUdevAgent.Core.Actions;
 using KvmUdevAgent.Core.Audit;
 using KvmUdevAgent.Core.Devices;
@@ -204,12 +205,12 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             }
 
             _counters.Match();
-            // The plan's log line and its event.routed record are said once its first command has gone
-            // out (an idle device's plan starts on this thread, below), not on the way to QEMU; in any
-            // case before any record of its actions, and at the latest once it is handed on (issue 15).
+            // The plan's log line and its event.routed record are said by the plan's run once QEMU has
+            // answered (an idle device's plan starts on this thread, below), not while QEMU works; in
+            // any case before any record of its actions, and at once when the plan is handed on (issue 15).
             if (_dryRun)
             {
-                Announce(uevent, device, plan);
+                Announce(uevent, device, plan, Stopwatch.GetTimestamp());
                 return;
             }
 
@@ -223,7 +224,11 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             }
 
             EnqueueAct(plan, device, announcement);
-            announcement.Run();
+            if (!announcement.Taken)
+            {
+                // Queued behind the device's other work, coalesced or dropped: said now.
+                announcement.Run();
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -232,8 +237,11 @@ internal sealed partial class EventPipeline : IAsyncDisposable
         }
     }
 
-    /// <summary>The plan's log line and <c>event.routed</c> record; <see cref="PlanAnnouncement"/> says them once.</summary>
-    internal void Announce(Uevent uevent, DeviceView device, Plan plan)
+    /// <summary>
+    /// The plan's log line and <c>event.routed</c> record; <see cref="PlanAnnouncement"/> says them once.
+    /// The record's <c>latency_ms</c> ends at <paramref name="routedTimestamp"/>, when the plan was made.
+    /// </summary>
+    internal void Announce(Uevent uevent, DeviceView device, Plan plan, long routedTimestamp)
     {
         if (_logger.IsEnabled(LogLevel.Information))
         {
@@ -241,7 +249,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             Log.Plan(_logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, new PlanText(plan));
         }
 
-        AuditRouted(device, plan);
+        AuditRouted(device, plan, routedTimestamp);
     }
 
     /// <summary>
@@ -310,6 +318,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
 
     private async Task ExecuteAsync(Plan plan, DeviceView device, PlanAnnouncement? announcement, CancellationToken cancellationToken)
     {
+        announcement?.Take();
         try
         {
             await _executor.ExecuteAsync(plan, device, cancellationToken, announcement).ConfigureAwait(false);
@@ -319,6 +328,11 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             announcement?.Run();
             _counters.Fail();
             Log.EventFailed(_logger, device.Event.ActionText, device.DevPath, e);
+        }
+        finally
+        {
+            // Cancelled at shutdown before the executor said it: said all the same.
+            announcement?.Run();
         }
     }
 
@@ -382,7 +396,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
         }
     }
 
-    private void AuditRouted(DeviceView device, Plan plan)
+    private void AuditRouted(DeviceView device, Plan plan, long routedTimestamp)
     {
         if (!_audit.IsEnabled)
         {
@@ -390,6 +404,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
         }
 
         using var record = new AuditRecord(_audit, AuditTypes.EventRouted, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
+        record.EndTimestamp = routedTimestamp;
         record.Rule = string.Join(',', plan.Actions.Select(a => a.Rule).Distinct());
         record.Action = _dryRun ? "dry-run" : "route";
         record.Target = string.Join("; ", plan.Actions.Select(a => a.Describe()));

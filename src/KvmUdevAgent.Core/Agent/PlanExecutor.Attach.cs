@@ -11,8 +11,8 @@ internal sealed partial class PlanExecutor
 {
     /// <summary>
     /// Attaches as <paramref name="attach"/> says; <paramref name="announcement"/> is said once the
-    /// monitor has sent the commands (the synchronous part of the attach), or before a record that
-    /// comes earlier.
+    /// monitor has answered (or failed), before this attach's record, or before a record that comes
+    /// earlier.
     /// </summary>
     public async Task<bool> AttachAsync(PlannedAttach attach, DeviceView device, CancellationToken cancellationToken, PlanAnnouncement? announcement = null)
     {
@@ -54,18 +54,18 @@ internal sealed partial class PlanExecutor
 
         try
         {
-            Task<AttachResult> attaching;
+            AttachResult result;
             try
             {
-                // Up to its first wait (over QMP: both commands written) the attach runs on this thread.
-                attaching = monitor.AttachAsync(request, cancellationToken);
+                result = await monitor.AttachAsync(request, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
+                // Said once QEMU has answered (or the attach failed), not while QEMU works on the
+                // commands: the log and syslog wake-ups it causes would compete with QEMU (issue 15).
                 announcement?.Run();
             }
 
-            AttachResult result = await attaching.ConfigureAwait(false);
             state.SetAttachment(AttachRequests.Record(device, attach.Vm, request.Id, attach.Kind, _time.GetUtcNow()));
             Finish(record, device.DevPath, true, result == AttachResult.AlreadyPresent ? "already attached" : "attached");
             return true;

@@ -30,7 +30,7 @@ internal sealed partial class PlanExecutor(
 
     /// <summary>
     /// Carries out <paramref name="plan"/>. <paramref name="announcement"/> (the pipeline's log line and
-    /// record for the plan) is said right after an attach's commands went out, and before anything
+    /// record for the plan) is said once an attach's commands are answered, and before anything
     /// else this plan does is recorded.
     /// </summary>
     public async Task ExecuteAsync(Plan plan, DeviceView device, CancellationToken cancellationToken, PlanAnnouncement? announcement = null)

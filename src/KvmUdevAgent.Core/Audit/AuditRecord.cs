@@ -88,7 +88,13 @@ internal sealed class AuditRecord : IDisposable
 
     public string? Error { get; private set; }
 
-    /// <summary>Milliseconds from the start timestamp to the commit; null until committed.</summary>
+    /// <summary>
+    /// <see cref="Stopwatch.GetTimestamp"/> the latency is measured to, when that is not the commit (a
+    /// decision recorded later than it was made); null means the commit.
+    /// </summary>
+    public long? EndTimestamp { get => field; set { ThrowIfCommitted(); field = value; } }
+
+    /// <summary>Milliseconds from the start timestamp to <see cref="EndTimestamp"/> or the commit; null until committed.</summary>
     public double? LatencyMs { get; private set; }
 
     /// <summary>Wall-clock time of the commit (the syslog TIMESTAMP); default until committed.</summary>
@@ -183,7 +189,7 @@ internal sealed class AuditRecord : IDisposable
             return;
         }
 
-        LatencyMs = Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds;
+        LatencyMs = Stopwatch.GetElapsedTime(_startTimestamp, EndTimestamp ?? Stopwatch.GetTimestamp()).TotalMilliseconds;
         Timestamp = DateTimeOffset.UtcNow;
         if (Outcome != AuditOutcome.Success && Error is null)
         {

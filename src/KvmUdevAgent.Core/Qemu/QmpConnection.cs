@@ -180,20 +180,34 @@ internal sealed partial class QmpConnection : IMonitorConnection
             throw;
         }
 
+        // Only the last answer is waited for as such: QEMU answers one monitor's commands in order, so
+        // once it is in, so are the others, read by then with nobody waiting on them. One wake-up for
+        // the batch instead of one per answer, none while QEMU works on the later commands (issue 15).
         var answers = new Task<JsonElement>[commands.Count];
-        for (int i = 0; i < commands.Count; i++)
+        int last = commands.Count - 1;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        answers[last] = AnswerAsync(sent[last].Id, commands[last].Command, sent[last].Reply, CommandTimeout, cancellationToken);
+        for (int i = 0; i < last; i++)
         {
-            answers[i] = AnswerAsync(sent[i].Id, commands[i].Command, sent[i].Reply, cancellationToken);
+            answers[i] = AnswerAfterAsync(answers[last], start, sent[i].Id, commands[i].Command, sent[i].Reply, cancellationToken);
         }
 
         return answers;
     }
 
-    private async Task<JsonElement> AnswerAsync(long id, string command, TaskCompletionSource<JsonElement> reply, CancellationToken cancellationToken)
+    /// <summary>An earlier command's answer of a batch, looked at once the batch's last answer is in (or failed).</summary>
+    private async Task<JsonElement> AnswerAfterAsync(Task<JsonElement> last, long start, long id, string command, TaskCompletionSource<JsonElement> reply, CancellationToken cancellationToken)
+    {
+        await ((Task)last).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        TimeSpan left = CommandTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(start);
+        return await AnswerAsync(id, command, reply, left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<JsonElement> AnswerAsync(long id, string command, TaskCompletionSource<JsonElement> reply, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
-            return await AwaitReplyAsync(command, reply, CommandTimeout, cancellationToken).ConfigureAwait(false);
+            return await AwaitReplyAsync(command, reply, timeout, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
