@@ -25,11 +25,15 @@ namespace KvmUdevAgent.Daemon;
 /// wakes on a timer, and a <c>Channel</c> has no synchronous wait: a waiting writer or reader is woken
 /// through the thread pool, whose threads may be the very ones waiting on the full queue. Here the
 /// writer thread sleeps at once (<see cref="Monitor.Wait(object)"/>), is woken only when it sleeps and a
-/// line comes, and takes the lock once per batch, not per line.
+/// line comes, then lets the lines right behind that one queue for a millisecond, and takes the lock
+/// once per batch, not per line.
 /// </remarks>
 internal sealed class StderrLogSink : ILogEventSink, IDisposable
 {
     private const int BufferSize = 64 * 1024;
+
+    /// <summary>How long the thread, woken by a line, lets more lines come before it takes them.</summary>
+    private const int CoalesceMilliseconds = 1;
 
     private readonly ITextFormatter _formatter;
     private readonly StreamWriter _writer;
@@ -108,14 +112,27 @@ internal sealed class StderrLogSink : ILogEventSink, IDisposable
     {
         while (true)
         {
+            bool woken = false;
             lock (_gate)
             {
                 while (_queued.Count == 0 && !_stopping)
                 {
                     _writerWaiting = true;
                     Monitor.Wait(_gate);
+                    woken = true;
                 }
+            }
 
+            if (woken && !Volatile.Read(ref _stopping))
+            {
+                // Woken by a line after a quiet spell: the lines right behind it are taken with it, a
+                // moment later, instead of each waking this thread (at 20,000 lines/s, 20,000 wakes).
+                // Loggers do not wake it meanwhile (it is not waiting), nor wait for it unless the queue fills.
+                Thread.Sleep(CoalesceMilliseconds);
+            }
+
+            lock (_gate)
+            {
                 if (_queued.Count == 0)
                 {
                     break;
