@@ -85,18 +85,24 @@ public sealed class Uevent
         return false;
     }
 
-    /// <summary>A property decoded as UTF-8 (invalid bytes become U+FFFD), or null when absent.</summary>
+    /// <summary>
+    /// A property decoded as UTF-8 (invalid bytes become U+FFFD), or null when absent. Short values that
+    /// repeat (the action, subsystem, DEVPATH, driver ...) come from <see cref="UeventValueCache"/>: the
+    /// same text, not a new string per event.
+    /// </summary>
     public string? GetString(string key)
     {
-        if (System.Text.Ascii.IsValid(key))
+        if (key.Length > 0 && System.Text.Ascii.IsValid(key))
         {
-            // Every key the agent asks for: compared as it stands, without encoding it first.
+            // Every key the agent asks for: compared as it stands, without encoding it first. Most
+            // properties differ in length or first byte, so those are checked before the whole key.
+            byte first = (byte)key[0];
             for (int i = _slices.Length - 1; i >= 0; i--)
             {
                 ref readonly PropertySlice s = ref _slices[i];
-                if (s.KeyLength == key.Length && System.Text.Ascii.Equals(_data.AsSpan(s.KeyOffset, s.KeyLength), key))
+                if (s.KeyLength == key.Length && _data[s.KeyOffset] == first && System.Text.Ascii.Equals(_data.AsSpan(s.KeyOffset, s.KeyLength), key))
                 {
-                    return Encoding.UTF8.GetString(_data, s.ValueOffset, s.ValueLength);
+                    return UeventValueCache.GetString(_data.AsSpan(s.ValueOffset, s.ValueLength));
                 }
             }
 
@@ -105,7 +111,7 @@ public sealed class Uevent
 
         Span<byte> keyBytes = key.Length <= 128 ? stackalloc byte[key.Length * 3] : new byte[Encoding.UTF8.GetMaxByteCount(key.Length)];
         int n = Encoding.UTF8.GetBytes(key, keyBytes);
-        return TryGetValue(keyBytes[..n], out var value) ? Encoding.UTF8.GetString(value) : null;
+        return TryGetValue(keyBytes[..n], out var value) ? UeventValueCache.GetString(value) : null;
     }
 
     /// <summary>The raw bytes of property <paramref name="index"/> (0-based, arrival order).</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 
@@ -6,7 +7,8 @@ namespace KvmUdevAgent.Core.Events;
 /// <summary>
 /// Parses one netlink uevent datagram, in either wire format, into a <see cref="Uevent"/>.
 /// Never throws on bad input: every rejection carries a <see cref="RejectReason"/>.
-/// Costs one copy of the property bytes and one slice index per event, nothing per property.
+/// Costs one copy of the property bytes and one slice index per event, nothing per property;
+/// repeated short values (action, subsystem, DEVPATH) share their text (<see cref="UeventValueCache"/>).
 /// </summary>
 internal static class UeventParser
 {
@@ -106,12 +108,28 @@ internal static class UeventParser
             return false;
         }
 
-        // First pass: validate and count, so the slice index is allocated once at its exact size.
-        int entries = 0;
-        bool hasAction = false, hasDevPath = false, hasSubsystem = false;
-        ReadOnlySpan<byte> rest = properties;
-        while (!rest.IsEmpty)
+        // One pass: validate and index, into a pooled index (every entry ends in a NUL: a vectorized count
+        // sizes it); a valid event's index is then copied out at its exact size, a bad one costs nothing.
+        int entries = properties.Count((byte)0);
+        PropertySlice[] index = ArrayPool<PropertySlice>.Shared.Rent(entries);
+        try
         {
+            return TryIndexProperties(properties, index.AsSpan(0, entries), source, timestamp, out uevent, out reason);
+        }
+        finally
+        {
+            ArrayPool<PropertySlice>.Shared.Return(index);
+        }
+    }
+
+    private static bool TryIndexProperties(ReadOnlySpan<byte> properties, Span<PropertySlice> slices, UeventSource source, long timestamp, [NotNullWhen(true)] out Uevent? uevent, out RejectReason reason)
+    {
+        uevent = null;
+        bool hasAction = false, hasDevPath = false, hasSubsystem = false;
+        int offset = 0;
+        for (int i = 0; i < slices.Length; i++)
+        {
+            ReadOnlySpan<byte> rest = properties[offset..];
             int end = rest.IndexOf((byte)0);
             ReadOnlySpan<byte> entry = rest[..end];
             int eq = entry.IndexOf((byte)'=');
@@ -137,8 +155,8 @@ internal static class UeventParser
                 hasSubsystem = hasValue;
             }
 
-            entries++;
-            rest = rest[(end + 1)..];
+            slices[i] = new PropertySlice(offset, eq, offset + eq + 1, end - eq - 1);
+            offset += end + 1;
         }
 
         reason = !hasAction ? RejectReason.MissingAction
@@ -151,18 +169,7 @@ internal static class UeventParser
         }
 
         byte[] data = properties.ToArray();
-        var slices = new PropertySlice[entries];
-        int offset = 0;
-        for (int i = 0; i < slices.Length; i++)
-        {
-            ReadOnlySpan<byte> entry = data.AsSpan(offset);
-            int end = entry.IndexOf((byte)0);
-            int eq = entry[..end].IndexOf((byte)'=');
-            slices[i] = new PropertySlice(offset, eq, offset + eq + 1, end - eq - 1);
-            offset += end + 1;
-        }
-
-        uevent = new Uevent(source, data, slices, coldplug: false, timestamp);
+        uevent = new Uevent(source, data, slices.ToArray(), coldplug: false, timestamp);
         return true;
     }
 }

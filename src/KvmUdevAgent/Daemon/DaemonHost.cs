@@ -75,7 +75,7 @@ internal static class DaemonHost
     }
 
     /// <summary>
-    /// The log on <paramref name="output"/> (stderr), written by a worker thread (Serilog.Sinks.Async),
+    /// The log on <paramref name="output"/> (stderr), written by a thread of its own (<see cref="StderrLogSink"/>),
     /// never on the event path. A full queue blocks the logging thread rather than dropping lines:
     /// stderr is a local pipe (journald, a terminal, the tests), and under --dry-run the plan lines
     /// are the output itself.
@@ -85,11 +85,10 @@ internal static class DaemonHost
         ITextFormatter formatter = format == LogFormat.Json
             ? new CompactJsonFormatter()
             : new MessageTemplateTextFormatter("{Level:u3} {Message:lj}{NewLine}{Exception}", CultureInfo.InvariantCulture);
-        var sink = new StderrLogSink(formatter, output);
-        // Kept as the object, not its text, until the worker renders the line: the plan's text is
+        // Kept as the object, not its text, until the writer thread renders the line: the plan's text is
         // built there, off the event path.
         configuration = configuration.Destructure.AsScalar<PlanText>();
-        return configuration.WriteTo.Async(to => to.Sink(sink), bufferSize: queueCapacity, blockWhenFull: true, monitor: sink);
+        return configuration.WriteTo.Sink(new StderrLogSink(formatter, output, queueCapacity));
     }
 }
 
