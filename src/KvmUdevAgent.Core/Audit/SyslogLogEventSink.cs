@@ -24,7 +24,7 @@ internal sealed class SyslogLogEventSink : ILogEventSink, IDisposable, IAsyncDis
         _queue = queue;
     }
 
-    public static SyslogLogEventSink Create(AuditSettings settings, int capacity = SyslogQueue.DefaultCapacity)
+    public static SyslogLogEventSink Create(AuditSettings settings, int capacity = SyslogQueue.DefaultCapacity, TimeSpan? drainTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (!settings.Enabled)
@@ -32,7 +32,7 @@ internal sealed class SyslogLogEventSink : ILogEventSink, IDisposable, IAsyncDis
             throw new ArgumentException("syslog is off", nameof(settings));
         }
 
-        return new SyslogLogEventSink(new SyslogQueue(SyslogTransports.Create(settings.Endpoint), settings.CreateFormatter(), settings.Endpoint.ToString(), capacity));
+        return new SyslogLogEventSink(new SyslogQueue(SyslogTransports.Create(settings.Endpoint), settings.CreateFormatter(), settings.Endpoint.ToString(), capacity, drainTimeout: drainTimeout));
     }
 
     public SyslogQueueStatus Status => _queue.Status;

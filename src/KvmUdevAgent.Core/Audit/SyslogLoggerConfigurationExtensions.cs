@@ -8,14 +8,15 @@ internal static class SyslogLoggerConfigurationExtensions
 {
     /// <summary>
     /// Adds the syslog sink for <paramref name="settings"/>; does nothing when audit syslog is <c>off</c>.
-    /// Serilog disposes the sink (flushing for at most <see cref="SyslogQueue.DefaultDrainTimeout"/>) when the logger is disposed.
+    /// Serilog disposes the sink (flushing for at most <paramref name="drainTimeout"/>, by default
+    /// <see cref="SyslogQueue.DefaultDrainTimeout"/>) when the logger is disposed.
     /// </summary>
-    public static LoggerConfiguration WriteToSyslog(this LoggerConfiguration configuration, AuditSettings settings, LogEventLevel restrictedToMinimumLevel = LogEventLevel.Verbose)
+    public static LoggerConfiguration WriteToSyslog(this LoggerConfiguration configuration, AuditSettings settings, LogEventLevel restrictedToMinimumLevel = LogEventLevel.Verbose, TimeSpan? drainTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(settings);
         return settings.Enabled
-            ? configuration.WriteTo.Sink(SyslogLogEventSink.Create(settings), restrictedToMinimumLevel)
+            ? configuration.WriteTo.Sink(SyslogLogEventSink.Create(settings, drainTimeout: drainTimeout), restrictedToMinimumLevel)
             : configuration;
     }
 }

@@ -14,7 +14,14 @@ internal static class AuditTestSupport
         return settings;
     }
 
-    /// <summary>A sink with short backoff so tests see reconnects quickly.</summary>
+    /// <summary>
+    /// A sink with short backoff so tests see reconnects quickly. Its disposal drains for up to
+    /// <see cref="Timeout"/>, not the agent's 250 ms stop-time drain: these tests write, dispose and
+    /// then look in rsyslog's file, and under load a first 64 KiB message (formatting code not yet
+    /// run, a TCP connect) can take longer than 250 ms to go out, which dropped it on a CI run. The
+    /// bounded drain has its own test (<c>DisposeAsync_SyslogDead_GivesUpAfterDrainTimeoutAndCountsRest</c>);
+    /// a dead socket still ends the drain at its first failed send.
+    /// </summary>
     public static AuditSink Sink(string target, int capacity = SyslogQueue.DefaultCapacity)
     {
         AuditSettings settings = Settings(target);
@@ -25,7 +32,8 @@ internal static class AuditTestSupport
             capacity,
             AuditSink.DropNotice,
             minBackoff: TimeSpan.FromMilliseconds(20),
-            maxBackoff: TimeSpan.FromMilliseconds(250)));
+            maxBackoff: TimeSpan.FromMilliseconds(250),
+            drainTimeout: Timeout));
     }
 
     /// <summary>Polls <paramref name="condition"/> until true; throws <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>

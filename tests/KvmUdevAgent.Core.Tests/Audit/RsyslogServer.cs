@@ -120,14 +120,16 @@ public sealed class RsyslogServer : IAsyncDisposable, IDisposable
 
         using var stream = new FileStream(OutputPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         using var reader = new StreamReader(stream, new UTF8Encoding(false, false));
+
+        // One read to the end, then only lines that end in a newline: rsyslogd may be in the middle
+        // of writing one. Reading line by line instead would hand that line over in two pieces (a
+        // StreamReader at the end of a growing file reads on after the first piece), and a piece can
+        // end in a brace: that broke a parse under load.
+        string text = reader.ReadToEnd();
         var messages = new List<ReceivedSyslogMessage>();
-        while (reader.ReadLine() is string line)
+        foreach (string line in text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            // A line still being written has no closing brace yet; it is read on the next poll.
-            if (line.EndsWith('}'))
-            {
-                messages.Add(ReceivedSyslogMessage.Parse(line));
-            }
+            messages.Add(ReceivedSyslogMessage.Parse(line));
         }
 
         return messages;
