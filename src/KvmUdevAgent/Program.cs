@@ -1,5 +1,6 @@
 using System.CommandLine;
 using KvmUdevAgent.Cli;
+using KvmUdevAgent.Daemon;
 
 namespace KvmUdevAgent;
 
@@ -12,7 +13,13 @@ public static class Program
         // 'run' is a Generic Host whose console lifetime owns SIGTERM and SIGINT: it stops the
         // daemon and returns its exit status. System.CommandLine's own handler would instead end
         // the process with 143 two seconds after SIGTERM, whatever the daemon was finishing.
-        InvocationConfiguration configuration = RunCommand.IsRun(parseResult)
+        bool run = RunCommand.IsRun(parseResult);
+        if (run)
+        {
+            MallocArenas.LimitToOne();
+        }
+
+        InvocationConfiguration configuration = run
             ? new InvocationConfiguration { ProcessTerminationTimeout = null }
             : new InvocationConfiguration();
         return parseResult.InvokeAsync(configuration);

@@ -75,17 +75,25 @@ public sealed partial class StateStore : IAsyncDisposable
         AgentState state = AgentState.Empty;
         StateLoadResult result;
         byte[]? content = null;
-        try
+        // No file is the common case (a first start; every boot when the state lives on /run), so it
+        // is looked for first rather than found through FileNotFoundException: issue 15, the thrown
+        // exception paged in the runtime's exception dispatch and resource-string lookup at every
+        // such start. The directory was just listed, so a false answer here means nothing is there;
+        // a file removed between the two calls still ends in the FileNotFoundException below.
+        if (Path.Exists(fullPath))
         {
-            content = await File.ReadAllBytesAsync(fullPath, cancellationToken).ConfigureAwait(false);
-        }
-        catch (FileNotFoundException)
-        {
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Unreadable is not corrupt: moving the file aside would lose a state that may be fine.
-            throw new IOException($"Could not read the state file {fullPath}: {ex.Message}", ex);
+            try
+            {
+                content = await File.ReadAllBytesAsync(fullPath, cancellationToken).ConfigureAwait(false);
+            }
+            catch (FileNotFoundException)
+            {
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Unreadable is not corrupt: moving the file aside would lose a state that may be fine.
+                throw new IOException($"Could not read the state file {fullPath}: {ex.Message}", ex);
+            }
         }
 
         if (content is null)

@@ -26,6 +26,19 @@ public sealed class StateStoreTests
     }
 
     [Fact]
+    public async Task OpenAsync_DirectoryAtTheFilePath_ThrowsIOExceptionAndLeavesItAlone()
+    {
+        using var dir = StateTestData.CreateTempDir();
+        string path = Path.Combine(dir.Path, "state.json");
+        Directory.CreateDirectory(path);
+
+        IOException error = await Assert.ThrowsAsync<IOException>(() => StateStore.OpenAsync(path).WaitAsync(s_timeout));
+
+        Assert.Contains("Could not read the state file", error.Message, StringComparison.Ordinal);
+        Assert.True(Directory.Exists(path));
+    }
+
+    [Fact]
     public async Task FlushAsync_AfterChanges_FileRoundTripsAndIsVersioned()
     {
         using var dir = StateTestData.CreateTempDir();
