@@ -1,6 +1,5 @@
 using System.CommandLine;
 using KvmUdevAgent.Cli;
-using KvmUdevAgent.Daemon;
 
 namespace KvmUdevAgent;
 
@@ -13,13 +12,7 @@ public static class Program
         // 'run' is a Generic Host whose console lifetime owns SIGTERM and SIGINT: it stops the
         // daemon and returns its exit status. System.CommandLine's own handler would instead end
         // the process with 143 two seconds after SIGTERM, whatever the daemon was finishing.
-        bool run = RunCommand.IsRun(parseResult);
-        if (run)
-        {
-            MallocArenas.LimitToOne();
-        }
-
-        InvocationConfiguration configuration = run
+        InvocationConfiguration configuration = RunCommand.IsRun(parseResult)
             ? new InvocationConfiguration { ProcessTerminationTimeout = null }
             : new InvocationConfiguration();
         return parseResult.InvokeAsync(configuration);
