@@ -222,6 +222,14 @@ public sealed class NetlinkUeventSourceTests
         NetlinkUeventSource source = Open(SourceKind.Kernel);
         await source.DisposeAsync();
         await source.DisposeAsync();
+
+        // The channel completes once it is empty too: the kernel group may have handed the socket a
+        // real uevent (another test's loop device) before the dispose, so it is read out first.
+        using var timeout = new CancellationTokenSource(s_timeout);
+        await foreach (Uevent _ in source.Events.ReadAllAsync(timeout.Token))
+        {
+        }
+
         await source.Events.Completion.WaitAsync(s_timeout);
     }
 

@@ -40,6 +40,8 @@ public sealed class Issue15_LogFlushTests
         string[] lines = daemon.Stderr.TrimEnd('\n').Split('\n');
         string plan = $"INF Plan for add {device.UsbDevice.DevPath}: ";
         Assert.Equal(Burst, lines.Count(l => l.StartsWith(plan, StringComparison.Ordinal)));
-        Assert.StartsWith("INF Stopped: every audit record was delivered", lines[^1], StringComparison.Ordinal);
+        // The stop's own line is the last one. Which one it is depends on the audit queue: a loaded
+        // machine may not send the burst's records within the stop's 250 ms drain (then WRN, with the count).
+        Assert.Matches("^(INF Stopped: every audit record was delivered|WRN Stopped: [0-9]+ audit records could not be delivered)", lines[^1]);
     }
 }

@@ -107,7 +107,8 @@ public sealed class SpoofingTests
         Guid real = Guid.NewGuid();
         loop.TriggerUevent("add", real, ("RUNID", token));
         await env.Syslog.WaitForAsync(m => m.MsgId == "device.hook", 1, TimeSpan.FromSeconds(20));
-        Assert.Equal([real.ToString()], File.ReadAllLines(record + ".calls"));
+        string[] calls = File.ReadAllLines(record + ".calls");
+        Assert.True(calls.SequenceEqual([real.ToString()]), $"hook calls: {string.Join(", ", calls)}\ndaemon log:\n{env.Daemon!.Stderr}");
         var rejects = await env.Syslog.WaitForAsync(m => m.MsgId == "source.reject", 1, TimeSpan.FromSeconds(10));
         Assert.All(rejects, r => Assert.Equal("Spoofed", r.Element("kua.x@32473")["reason"]));
     }
