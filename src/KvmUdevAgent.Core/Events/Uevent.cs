@@ -92,15 +92,13 @@ public sealed class Uevent
     /// </summary>
     public string? GetString(string key)
     {
-        if (key.Length > 0 && System.Text.Ascii.IsValid(key))
+        if (System.Text.Ascii.IsValid(key))
         {
-            // Every key the agent asks for: compared as it stands, without encoding it first. Most
-            // properties differ in length or first byte, so those are checked before the whole key.
-            byte first = (byte)key[0];
+            // Every key the agent asks for: compared as it stands, without encoding it first.
             for (int i = _slices.Length - 1; i >= 0; i--)
             {
                 ref readonly PropertySlice s = ref _slices[i];
-                if (s.KeyLength == key.Length && _data[s.KeyOffset] == first && System.Text.Ascii.Equals(_data.AsSpan(s.KeyOffset, s.KeyLength), key))
+                if (s.KeyLength == key.Length && System.Text.Ascii.Equals(_data.AsSpan(s.KeyOffset, s.KeyLength), key))
                 {
                     return UeventValueCache.GetString(_data.AsSpan(s.ValueOffset, s.ValueLength));
                 }
