@@ -80,12 +80,33 @@ internal sealed partial class LibvirtConnection : IAsyncDisposable
         return Task.Run(() => call(handle), cancellationToken);
     }
 
-    /// <summary>A waiter completed by the device-removed (true) or removal-failed (false) event of <paramref name="alias"/>.</summary>
-    public TaskCompletionSource<bool> ExpectRemoval(string domain, string alias) =>
-        _removals.GetOrAdd((domain, alias), _ => new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+    /// <summary>
+    /// A waiter completed by the device-removed (true) or removal-failed (false) event of <paramref name="alias"/>.
+    /// <paramref name="underWay"/> is true when an unplug of it was already asked for on this connection and
+    /// its event has not come: that waiter is returned, and the unplug must not be asked for again.
+    /// </summary>
+    public TaskCompletionSource<bool> ExpectRemoval(string domain, string alias, out bool underWay)
+    {
+        var created = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        TaskCompletionSource<bool> waiter = _removals.GetOrAdd((domain, alias), created);
+        underWay = !ReferenceEquals(waiter, created);
+        return waiter;
+    }
 
     public void ForgetRemoval(string domain, string alias, TaskCompletionSource<bool> waiter) =>
         _removals.TryRemove(new KeyValuePair<(string, string), TaskCompletionSource<bool>>((domain, alias), waiter));
+
+    /// <summary>Drops every removal expected in <paramref name="domain"/> (its QEMU stopped or started afresh).</summary>
+    private void ForgetRemovals(string domain)
+    {
+        foreach (KeyValuePair<(string Domain, string Alias), TaskCompletionSource<bool>> removal in _removals)
+        {
+            if (removal.Key.Domain == domain)
+            {
+                _removals.TryRemove(removal);
+            }
+        }
+    }
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -140,6 +161,9 @@ internal sealed partial class LibvirtConnection : IAsyncDisposable
             finally
             {
                 _current = null;
+                // A removal event may be lost with the connection: what was under way is asked for
+                // again after it (the live XML shows whether it is still there).
+                _removals.Clear();
                 Volatile.Write(ref _connected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
                 Volatile.Write(ref _closed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
                 await Task.Run(registration.Close, CancellationToken.None).ConfigureAwait(false);
@@ -196,7 +220,16 @@ internal sealed partial class LibvirtConnection : IAsyncDisposable
                 }
 
                 break;
+            case LibvirtEventKind.Lifecycle when e.Code is LibvirtEvent.Stopped && e.Domain is not null:
+                ForgetRemovals(e.Domain);
+                break;
             case LibvirtEventKind.Lifecycle when e.Code is LibvirtEvent.Started or LibvirtEvent.Resumed && e.Domain is not null:
+                if (e.Code == LibvirtEvent.Started)
+                {
+                    // A new QEMU: nothing of the old one's is being unplugged.
+                    ForgetRemovals(e.Domain);
+                }
+
                 if (_cameBack.TryGetValue(e.Domain, out Func<CancellationToken, Task>? handler))
                 {
                     Log.DomainStarted(_logger, e.Domain, Uri);

@@ -63,10 +63,15 @@ internal sealed partial class LibvirtDomain(string name, string domain, LibvirtC
         }
 
         string alias = LibvirtAlias.FromId(id);
-        TaskCompletionSource<bool> removed = Connection.ExpectRemoval(Domain, alias);
+        TaskCompletionSource<bool> removed = Connection.ExpectRemoval(Domain, alias, out bool underWay);
+        bool pending = false;
         try
         {
-            bool requested = await Connection.CallAsync(handle =>
+            // An unplug already asked for and not finished (an earlier detach returned Pending, or one runs
+            // now) is waited for, not asked for again: libvirt 9.0 takes QEMU's DeviceNotFound (the device
+            // unplugged, DEVICE_DELETED not yet sent) as removed, runs blockdev-del too early, so that QEMU
+            // keeps the drive open, and may then crash at the DEVICE_DELETED.
+            bool requested = underWay || await Connection.CallAsync(handle =>
             {
                 using DomainHandle dom = Lookup(handle);
                 if (!IsActive(dom) || !HasDevice(dom, id))
@@ -96,12 +101,17 @@ internal sealed partial class LibvirtDomain(string name, string domain, LibvirtC
             {
                 // The event may have been lost with a connection; the live XML decides.
                 AgentDeviceList now = await ListAgentDevicesAsync(cancellationToken).ConfigureAwait(false);
-                return now.Devices.Any(d => d.Id == id) ? DetachResult.Pending : DetachResult.Detached;
+                pending = now.Devices.Any(d => d.Id == id);
+                return pending ? DetachResult.Pending : DetachResult.Detached;
             }
         }
         finally
         {
-            Connection.ForgetRemoval(Domain, alias, removed);
+            if (!pending)
+            {
+                // A pending unplug stays expected until its event comes (or the connection goes).
+                Connection.ForgetRemoval(Domain, alias, removed);
+            }
         }
     }
 

@@ -41,6 +41,33 @@ public sealed class LibvirtDomainTests(LibvirtFixture fixture)
         AssertNotTainted(fixture.Domain);
     }
 
+    /// <summary>
+    /// Found in issue 15's full runs: a detach that returned Pending (no device-removed event within
+    /// the timeout, QEMU slow on a loaded machine) was asked for again by the next reconcile. libvirt
+    /// then sent a second device_del, QEMU (between unplugging the device and saying so) answered
+    /// DeviceNotFound, libvirt took that as removed, ran blockdev-del too early ("Node ... is in use")
+    /// and dropped the disk from the live XML while QEMU kept the drive open for good.
+    /// </summary>
+    [Fact]
+    public async Task DetachAsync_AgainWhileTheFirstUnplugIsPending_LibvirtAskedOnce_QemuReleasesTheDrive()
+    {
+        await using LoopDevice loop = await LoopDevice.CreateAsync();
+        // No wait for the device-removed event: every detach that libvirt has not finished is Pending.
+        await using LibvirtConnection connection = await ConnectAsync(fixture.Libvirtd.Uri, new LibvirtOptions { DetachTimeout = TimeSpan.Zero });
+        using var domain = new LibvirtDomain("winxp", fixture.Domain, connection);
+        Assert.True(BlockAttachRequest.TryCreate(loop.DevicePath, BlockDeviceModel.UsbStorage, readOnly: true, "pending-" + loop.Name, null, null, out BlockAttachRequest? request, out _));
+        Assert.Equal(AttachResult.Attached, await domain.AttachAsync(request, CancellationToken.None).WaitAsync(s_timeout));
+        int mark = fixture.Libvirtd.MonitorLogMark();
+
+        DetachResult first = await domain.DetachAsync(request.Id, CancellationToken.None).WaitAsync(s_timeout);
+        DetachResult second = await domain.DetachAsync(request.Id, CancellationToken.None).WaitAsync(s_timeout);
+
+        await WaitForAsync(async () => (await fixture.Libvirtd.LiveXmlAsync(fixture.Domain)).Contains("ua-" + request.Id, StringComparison.Ordinal) ? null : "gone");
+        await WaitForAsync(() => Task.FromResult(fixture.Libvirtd.QemuOpenDevices(fixture.Domain).Contains(loop.DevicePath) ? null : "released"));
+        IReadOnlyList<string> deviceDels = fixture.Libvirtd.SentSince(mark, "\"device_del\",\"arguments\":{\"id\":\"ua-" + request.Id + "\"}");
+        Assert.True(deviceDels.Count == 1, $"detach results {first}, {second}; libvirt's device_del for the drive:\n{string.Join('\n', deviceDels)}\n{fixture.Libvirtd.UnplugTrace()}");
+    }
+
     [Fact]
     public async Task AttachAsync_HostileSerial_LiveXmlHasOnlyTheIntendedDisk()
     {
@@ -216,9 +243,9 @@ public sealed class LibvirtDomainTests(LibvirtFixture fixture)
         }
     }
 
-    private static async Task<LibvirtConnection> ConnectAsync(string uri)
+    private static async Task<LibvirtConnection> ConnectAsync(string uri, LibvirtOptions? options = null)
     {
-        var connection = new LibvirtConnection(uri);
+        var connection = new LibvirtConnection(uri, options);
         connection.Start();
         await connection.WaitConnectedAsync(CancellationToken.None).WaitAsync(s_timeout);
         return connection;

@@ -228,6 +228,14 @@ public sealed class LibvirtdProcess : IAsyncDisposable
         return trace.ToString();
     }
 
+    /// <summary>How many lines libvirtd's monitor log has now: a mark for <see cref="SentSince"/>.</summary>
+    public int MonitorLogMark() => File.Exists(MonitorLogPath) ? File.ReadLines(MonitorLogPath).Count() : 0;
+
+    /// <summary>The monitor commands libvirtd sent to its QEMUs after <paramref name="mark"/> that contain <paramref name="text"/>.</summary>
+    public IReadOnlyList<string> SentSince(int mark, string text) =>
+        [.. File.ReadLines(MonitorLogPath).Skip(mark)
+            .Where(l => l.Contains("QEMU_MONITOR_SEND_MSG", StringComparison.Ordinal) && l.Contains(text, StringComparison.Ordinal))];
+
     /// <summary>PID of the domain's QEMU, from libvirt's pid file.</summary>
     public int QemuPid(string name) =>
         int.Parse(File.ReadAllText(Path.Combine(Dir, "run", "qemu", name + ".pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
