@@ -95,7 +95,9 @@ internal sealed partial class EventPipeline
     /// <c>SYNTH_ARG_*</c>, udev's properties): a resync recovers lost events, it must not forget the
     /// properties a rule routed the device by, or the reconcile that follows detaches it. SEQNUM gaps
     /// are common on a host whose containers create network namespaces (their net devices' events
-    /// take sequence numbers the host never sees), so this happens without any real loss.
+    /// take sequence numbers the host never sees), so this happens without any real loss. For the same
+    /// reason the event is marked as one of a device known before: its hooks ran at its add, and a
+    /// resync must not run them again (a hook would otherwise run at every gap).
     /// </summary>
     private Uevent KeepLastProperties(Uevent fromSysfs)
     {
@@ -118,7 +120,7 @@ internal sealed partial class EventPipeline
             merged[property.Key] = property.Value;
         }
 
-        return Uevent.Create(fromSysfs.Source, merged, fromSysfs.Coldplug, fromSysfs.ReceivedTimestamp);
+        return Uevent.Create(fromSysfs.Source, merged, fromSysfs.Coldplug, fromSysfs.ReceivedTimestamp, knownBefore: true);
     }
 
     /// <summary>

@@ -172,6 +172,12 @@ internal sealed partial class EventPipeline : IAsyncDisposable
             }
 
             Plan plan = rules.Evaluate(device);
+            if (uevent.KnownBefore)
+            {
+                // A resync's add of a device whose own add was not lost: its hooks ran then.
+                plan = plan with { Actions = [.. plan.Actions.Where(a => a is not PlannedHook)] };
+            }
+
             if (plan.IsEmpty)
             {
                 if (uevent.Action == UeventAction.Add && !uevent.Coldplug && uevent.GetString(UeventKeys.Driver) is null)

@@ -52,6 +52,12 @@ public sealed class Uevent
     /// <summary>True for events the agent made from sysfs at start or after an overflow.</summary>
     public bool Coldplug { get; }
 
+    /// <summary>
+    /// True for a resync's <c>add</c> of a device the agent had already seen present: its own add was
+    /// not lost, so what runs once per plug (hooks) does not run again for it.
+    /// </summary>
+    public bool KnownBefore { get; private init; }
+
     /// <summary><see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> when the event was received; the base for latency.</summary>
     public long ReceivedTimestamp { get; }
 
@@ -139,7 +145,7 @@ public sealed class Uevent
     /// Builds an event from decoded properties (coldplug, replay, tests). Keys must be non-empty and
     /// free of <c>=</c> and NUL; values free of NUL. Throws <see cref="ArgumentException"/> otherwise.
     /// </summary>
-    public static Uevent Create(UeventSource source, IEnumerable<KeyValuePair<string, string>> properties, bool coldplug = false, long receivedTimestamp = 0)
+    public static Uevent Create(UeventSource source, IEnumerable<KeyValuePair<string, string>> properties, bool coldplug = false, long receivedTimestamp = 0, bool knownBefore = false)
     {
         var buffer = new List<byte>(256);
         var slices = new List<PropertySlice>(16);
@@ -165,7 +171,7 @@ public sealed class Uevent
             buffer.Add(0);
         }
 
-        return new Uevent(source, buffer.ToArray(), slices.ToArray(), coldplug, receivedTimestamp);
+        return new Uevent(source, buffer.ToArray(), slices.ToArray(), coldplug, receivedTimestamp) { KnownBefore = knownBefore };
     }
 
     /// <inheritdoc />

@@ -95,7 +95,7 @@ public sealed class LibvirtdProcess : IAsyncDisposable
             Directory.CreateDirectory(autostart);
         }
 
-        File.WriteAllText(Path.Combine(Dir, "libvirtd.conf"), $"unix_sock_dir = \"{Path.Combine(Dir, "sock")}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n");
+        File.WriteAllText(Path.Combine(Dir, "libvirtd.conf"), $"unix_sock_dir = \"{Path.Combine(Dir, "sock")}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\nlog_filters = \"1:qemu.qemu_monitor 3:*\"\nlog_outputs = \"1:file:{MonitorLogPath}\"\n");
         string script = string.Join('\n',
             "set -e",
             $"mount --bind '{Dir}/etc' /etc/libvirt",
@@ -183,6 +183,49 @@ public sealed class LibvirtdProcess : IAsyncDisposable
     {
         string path = Path.Combine(Dir, "log", "qemu", name + ".log");
         return File.Exists(path) ? File.ReadAllText(path) : "";
+    }
+
+    /// <summary>libvirtd's debug log of its QEMU monitors (every command, reply and event), kept for failure messages.</summary>
+    private string MonitorLogPath => Path.Combine(Dir, "monitor-debug.log");
+
+    /// <summary>
+    /// What libvirtd said to its QEMUs about hot-unplug, for a failure message: each <c>device_del</c> and
+    /// <c>blockdev-del</c> it sent with QEMU's reply, and each <c>DEVICE_DELETED</c> event, in order (all domains).
+    /// </summary>
+    public string UnplugTrace()
+    {
+        if (!File.Exists(MonitorLogPath))
+        {
+            return "(no monitor log)";
+        }
+
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var trace = new StringBuilder();
+        foreach (string line in File.ReadLines(MonitorLogPath))
+        {
+            int at = line.IndexOf("QEMU_MONITOR_", StringComparison.Ordinal);
+            if (at < 0)
+            {
+                continue;
+            }
+
+            string entry = line[at..];
+            if (entry.StartsWith("QEMU_MONITOR_SEND_MSG", StringComparison.Ordinal)
+                && (entry.Contains("\"device_del\"", StringComparison.Ordinal) || entry.Contains("\"blockdev-del\"", StringComparison.Ordinal))
+                && System.Text.RegularExpressions.Regex.Match(entry, "\"id\":\"(libvirt-[0-9]+)\"") is { Success: true } sent)
+            {
+                ids.Add(sent.Groups[1].Value);
+                trace.AppendLine(entry);
+            }
+            else if ((entry.StartsWith("QEMU_MONITOR_RECV_EVENT", StringComparison.Ordinal) && entry.Contains("DEVICE_DELETED", StringComparison.Ordinal))
+                || (entry.StartsWith("QEMU_MONITOR_RECV_REPLY", StringComparison.Ordinal)
+                    && System.Text.RegularExpressions.Regex.Match(entry, "\"id\": \"(libvirt-[0-9]+)\"") is { Success: true } reply && ids.Contains(reply.Groups[1].Value)))
+            {
+                trace.AppendLine(entry);
+            }
+        }
+
+        return trace.ToString();
     }
 
     /// <summary>PID of the domain's QEMU, from libvirt's pid file.</summary>

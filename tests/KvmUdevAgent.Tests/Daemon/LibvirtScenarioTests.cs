@@ -248,7 +248,7 @@ public sealed class LibvirtScenarioTests(LibvirtScenarioFixture fixture) : IClas
         DateTime deadline = DateTime.UtcNow + s_timeout;
         while (Libvirtd.QemuOpenDevices(domain).Contains(devNode))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"QEMU of {domain} still has {devNode} open");
+            Assert.True(DateTime.UtcNow < deadline, $"QEMU of {domain} still has {devNode} open; libvirtd's unplug commands:\n{Libvirtd.UnplugTrace()}");
             await Task.Delay(50);
         }
     }
