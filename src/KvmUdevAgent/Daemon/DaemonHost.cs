@@ -5,6 +5,7 @@ using KvmUdevAgent.Core.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serilog;
@@ -35,19 +36,25 @@ internal static class DaemonHost
         // when the parent process is systemd as AddSystemd() decides: the same protocol then also
         // serves other supervisors and the tests.
         builder.Services.AddHostedService<SystemdReadiness>();
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
-        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
-        builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(options.Verbose ? LogLevel.Debug : LogLevel.Information);
+        // Issue 15: the host's options and the logger factory are registered as they are, not through
+        // Configure<T>, SetMinimumLevel and AddFilter. Those resolve through the open generic
+        // IOptions<>/IOptionsMonitor<>/IOptionsFactory<>/IOptionsMonitorCache<> registrations and arrays
+        // of IConfigureOptions<T>, IPostConfigureOptions<T>, IValidateOptions<T> and change-token
+        // sources, which NativeAOT cannot compile ahead (DI closes them at run time): its type loader
+        // built them in HostApplicationBuilder.Build, 1.0 MB allocated where 0.1 MB remain. The
+        // daemon never changes these options after start, so nothing monitors them.
+        builder.Services.AddSingleton<IOptions<HostOptions>>(Options.Create(new HostOptions { ShutdownTimeout = options.ShutdownTimeout }));
+        builder.Services.AddSingleton<IOptions<ConsoleLifetimeOptions>>(Options.Create(new ConsoleLifetimeOptions { SuppressStatusMessages = true }));
         Serilog.Core.Logger logger = CreateLogger(config, options);
-        builder.Logging.AddSerilog(logger, dispose: true);
+        // Serilog's own ILoggerFactory in place of Microsoft.Extensions.Logging's: the levels and the
+        // two category filters are Serilog's (CreateLogger), so no LoggerFilterOptions are monitored.
+        builder.Services.AddSerilog(logger, dispose: true);
+        // The host's lifetime logs through ILogger<ApplicationLifetime>: closed here, the compiler
+        // builds it ahead instead of the type loader at run time.
+        builder.Services.AddSingleton<ILogger<ApplicationLifetime>>(sp => new Logger<ApplicationLifetime>(sp.GetRequiredService<ILoggerFactory>()));
         // The host disposes (flushes) the logger when it stops; a crash does not stop the host, so
         // the lines queued before it are written here, before the runtime prints the exception.
         AppDomain.CurrentDomain.UnhandledException += (_, _) => logger.Dispose();
-        // A start failure is printed once, by 'run', with every diagnostic; the host's own
-        // "Hosting failed to start" line with a stack trace would only repeat it.
-        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
-        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(options);
         DaemonServices.Add(builder.Services);
@@ -63,7 +70,11 @@ internal static class DaemonHost
     private static Serilog.Core.Logger CreateLogger(AgentConfig config, DaemonOptions options)
     {
         var configuration = new LoggerConfiguration()
-            .MinimumLevel.Is(options.Verbose ? LogEventLevel.Debug : LogEventLevel.Information);
+            .MinimumLevel.Is(options.Verbose ? LogEventLevel.Debug : LogEventLevel.Information)
+            // A start failure is printed once, by 'run', with every diagnostic; the host's own
+            // "Hosting failed to start" line with a stack trace would only repeat it.
+            .MinimumLevel.Override("Microsoft.Extensions.Hosting.Internal.Host", LevelAlias.Off)
+            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Warning);
         // With bad audit settings the daemon refuses to start and says why on stderr, so the log
         // stays there too.
         if (config.Log == LogTarget.Syslog && AuditSettings.TryCreate(config.Audit, out AuditSettings? settings, out _))
