@@ -98,18 +98,22 @@ public sealed class Uevent
     /// </summary>
     public string? GetString(string key)
     {
+        // Every key the agent asks for is ASCII: compared as it stands, without encoding it first. Ascii.Equals
+        // never matches a key that is not ASCII, which is looked up encoded below. The arrays are read through
+        // locals: as fields they were loaded again on every turn of the loop (issue 15's profile).
+        ReadOnlySpan<PropertySlice> slices = _slices;
+        ReadOnlySpan<byte> data = _data;
+        for (int i = slices.Length - 1; i >= 0; i--)
+        {
+            ref readonly PropertySlice s = ref slices[i];
+            if (s.KeyLength == key.Length && System.Text.Ascii.Equals(data.Slice(s.KeyOffset, s.KeyLength), key))
+            {
+                return UeventValueCache.GetString(data.Slice(s.ValueOffset, s.ValueLength));
+            }
+        }
+
         if (System.Text.Ascii.IsValid(key))
         {
-            // Every key the agent asks for: compared as it stands, without encoding it first.
-            for (int i = _slices.Length - 1; i >= 0; i--)
-            {
-                ref readonly PropertySlice s = ref _slices[i];
-                if (s.KeyLength == key.Length && System.Text.Ascii.Equals(_data.AsSpan(s.KeyOffset, s.KeyLength), key))
-                {
-                    return UeventValueCache.GetString(_data.AsSpan(s.ValueOffset, s.ValueLength));
-                }
-            }
-
             return null;
         }
 
