@@ -41,7 +41,7 @@ public sealed class Issue15_ResyncHookOnceTests
 
         // Lost events: the daemon is frozen while a burst arrives that holds the plug of a second drive.
         var lost = FaultTests.AddStormDrive(env, 2);
-        List<Uevent> burst = [.. Enumerable.Range(0, 200).Select(Filler), .. env.Sysfs.PlugEvents(lost, udev: true)];
+        List<Uevent> burst = [.. Enumerable.Range(0, 200).Select(Issue17_SlowHookTests.Filler), .. env.Sysfs.PlugEvents(lost, udev: true)];
         await env.Daemon!.FreezeAsync();
         try
         {
@@ -67,11 +67,4 @@ public sealed class Issue15_ResyncHookOnceTests
         // The second drive's plug may have been read before the loss or found by the resync: once either way.
         Assert.Single(lines, l => l.StartsWith("add S2 ", StringComparison.Ordinal));
     }
-
-    // Devices that do not exist, each event about 1 KB: the 8 KiB socket buffer holds a handful.
-    private static Uevent Filler(int i) => Uevent.Create(UeventSource.Udev,
-    [
-        new("ACTION", "add"), new("DEVPATH", "/devices/virtual/misc/kua-filler" + i), new("SUBSYSTEM", "misc"),
-        new("SEQNUM", (500 + i).ToString(System.Globalization.CultureInfo.InvariantCulture)), new("KUA_TEST_PADDING", new string('f', 1000)),
-    ]);
 }

@@ -74,7 +74,7 @@ public sealed class Issue17_SlowHookTests
     }
 
     // Devices that do not exist, each event about 1 KB: the 8 KiB socket buffer holds a handful.
-    private static Uevent Filler(int i) => Uevent.Create(UeventSource.Udev,
+    internal static Uevent Filler(int i) => Uevent.Create(UeventSource.Udev,
     [
         new("ACTION", "add"), new("DEVPATH", "/devices/virtual/misc/kua-filler" + i), new("SUBSYSTEM", "misc"),
         new("SEQNUM", (500 + i).ToString(System.Globalization.CultureInfo.InvariantCulture)), new("KUA_TEST_PADDING", new string('f', 1000)),
