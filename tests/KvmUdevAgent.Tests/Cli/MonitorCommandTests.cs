@@ -121,11 +121,18 @@ public sealed class MonitorCommandTests
         throw new InvalidOperationException("monitor exited");
     }
 
-    /// <summary>The NativeAOT binary when test.sh published one, else the framework-dependent build next to the tests.</summary>
+    /// <summary>
+    /// The NativeAOT binary when test.sh published one, else the framework-dependent build next to the tests,
+    /// started through <c>env --default-signal=INT</c> (which execs it: same PID). These tests stand for Ctrl-C
+    /// in a terminal; a suite started in the background of a shell without job control (<c>(./test.sh &amp;)</c>)
+    /// inherits SIGINT ignored, the runtime keeps it so, and the monitor would never see the signal.
+    /// </summary>
     private static Process StartAgent(params string[] args)
     {
         string? aot = Environment.GetEnvironmentVariable("KUA_AOT_BINARY");
-        var info = aot is not null ? new ProcessStartInfo(aot) : new ProcessStartInfo("dotnet");
+        var info = new ProcessStartInfo("env");
+        info.ArgumentList.Add("--default-signal=INT");
+        info.ArgumentList.Add(aot ?? "dotnet");
         if (aot is null)
         {
             info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "kvm-udev-agent.dll"));
