@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
 
 namespace KvmUdevAgent.Core.Rules;
@@ -12,5 +13,16 @@ namespace KvmUdevAgent.Core.Rules;
 internal abstract record PlannedAction(string Rule)
 {
     /// <summary>One line for people: <c>attach to winxp as usb-host</c>.</summary>
-    public abstract string Describe();
+    public string Describe()
+    {
+        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        Describe(text);
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// <see cref="Describe()"/>, written piece by piece into <paramref name="output"/> with no string of
+    /// its own: the log writer puts a plan's line straight into its buffer (issue 15).
+    /// </summary>
+    public abstract void Describe(TextWriter output);
 }
