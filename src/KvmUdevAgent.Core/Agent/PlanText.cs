@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Globalization;
 using KvmUdevAgent.Core.Rules;
 
 namespace KvmUdevAgent.Core.Agent;
@@ -33,8 +32,8 @@ internal sealed class PlanText(Plan plan)
 
     public override string ToString()
     {
-        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        StringWriter text = DescriptionText.Start();
         WriteTo(text);
-        return text.ToString();
+        return DescriptionText.Finish(text);
     }
 }

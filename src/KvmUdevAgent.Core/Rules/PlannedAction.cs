@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Serialization;
 
 namespace KvmUdevAgent.Core.Rules;
@@ -15,9 +14,9 @@ internal abstract record PlannedAction(string Rule)
     /// <summary>One line for people: <c>attach to winxp as usb-host</c>.</summary>
     public string Describe()
     {
-        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        StringWriter text = DescriptionText.Start();
         Describe(text);
-        return text.ToString();
+        return DescriptionText.Finish(text);
     }
 
     /// <summary>

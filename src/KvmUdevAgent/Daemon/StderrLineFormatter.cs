@@ -30,6 +30,7 @@ internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
     private readonly StringWriter _line = new(CultureInfo.InvariantCulture);
     private MessageTemplate? _template;
     private MessageTemplateToken[] _tokens = [];
+    private object?[] _values = [];
 
     public StderrLineFormatter(LogFormat format)
     {
@@ -64,10 +65,11 @@ internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
         }
 
         MessageTemplateToken[] tokens = TokensOf(logEvent.MessageTemplate);
+        object?[] values = _values;
         bool hasPlan = false;
-        foreach (MessageTemplateToken token in tokens)
+        for (int i = 0; i < tokens.Length; i++)
         {
-            if (token is PropertyToken property)
+            if (tokens[i] is PropertyToken property)
             {
                 if (property.Format is not null || property.Alignment is not null
                     || !logEvent.Properties.TryGetValue(property.PropertyName, out LogEventPropertyValue? value)
@@ -76,6 +78,7 @@ internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
                     return false;
                 }
 
+                values[i] = scalar.Value;
                 hasPlan |= scalar.Value is PlanText;
             }
         }
@@ -89,26 +92,23 @@ internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
         // (it throws) leaves no half line behind, as when its text was made before the line.
         StringBuilder line = _line.GetStringBuilder().Clear();
         _line.Write("INF ");
-        foreach (MessageTemplateToken token in tokens)
+        for (int i = 0; i < tokens.Length; i++)
         {
-            if (token is TextToken text)
+            if (tokens[i] is TextToken text)
             {
                 _line.Write(text.Text);
             }
+            else if (values[i] is PlanText plan)
+            {
+                plan.WriteTo(_line);
+            }
             else
             {
-                object? value = ((ScalarValue)logEvent.Properties[((PropertyToken)token).PropertyName]).Value;
-                if (value is PlanText plan)
-                {
-                    plan.WriteTo(_line);
-                }
-                else
-                {
-                    _line.Write((string)value!);
-                }
+                _line.Write((string)values[i]!);
             }
         }
 
+        Array.Clear(values);
         _line.WriteLine();
         output.Write(line);
         return true;
@@ -119,6 +119,7 @@ internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
         if (!ReferenceEquals(template, _template))
         {
             _tokens = [.. template.Tokens];
+            _values = new object?[_tokens.Length];
             _template = template;
         }
 
