@@ -25,7 +25,7 @@ public class PlanLogBenchmarks : IDisposable
     private const string DevPath = "/devices/pci0000:00/0000:00:14.0/usb1/1-1.2.3";
 
     private static readonly MessageTemplate s_template = new Serilog.Parsing.MessageTemplateParser().Parse("Plan for {Action} {DevPath}: {Plan}");
-    private static readonly StructureValue s_eventId = new([new LogEventProperty("Id", new ScalarValue(LogEvents.AgentPlan)), new LogEventProperty("Name", new ScalarValue("Plan"))]);
+    private static readonly StructureValue s_eventId = new([new LogEventProperty("Id", new ScalarValue(Core.LogEvents.AgentPlan)), new LogEventProperty("Name", new ScalarValue("Plan"))]);
 
     private readonly Plan _plan = new(null!, [new PlannedHook("the-one", ["/bin/true", "S000123"], HookSpec.DefaultTimeout)], 1);
     private readonly StreamWriter _writer = new(Stream.Null, new UTF8Encoding(false), 64 * 1024);
