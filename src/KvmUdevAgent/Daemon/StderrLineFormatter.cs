@@ -17,8 +17,9 @@ namespace KvmUdevAgent.Daemon;
 /// only for the formatters that need one (JSON, a line this does not cover).
 /// </summary>
 /// <remarks>
-/// Used by the sink's writer thread only (one line at a time); the template's tokens are kept between
-/// lines, since a <c>[LoggerMessage]</c> line's template is parsed once and comes back as the same object.
+/// Used by the sink's writer thread only (one line at a time). Kept between lines: the template's tokens
+/// (a <c>[LoggerMessage]</c> line's template is parsed once and comes back as the same object), the array
+/// its property values are looked up into (once each), and the builder the line is made in.
 /// </remarks>
 internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
 {
