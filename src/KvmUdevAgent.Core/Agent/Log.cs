@@ -11,7 +11,8 @@ internal static partial class Log
     [LoggerMessage(LogEvents.AgentStopping, LogLevel.Information, "Stopping: finishing {Busy} devices with work in flight")]
     public static partial void Stopping(ILogger logger, int busy);
 
-    [LoggerMessage(LogEvents.AgentPlan, LogLevel.Information, "Plan for {Action} {DevPath}: {Plan}")]
+    /// <summary>Said only after <c>IsEnabled</c> (EventPipeline.Announce), so the call does not ask again (issue 15).</summary>
+    [LoggerMessage(LogEvents.AgentPlan, LogLevel.Information, "Plan for {Action} {DevPath}: {Plan}", SkipEnabledCheck = true)]
     public static partial void Plan(ILogger logger, string action, string devPath, PlanText plan);
 
     [LoggerMessage(LogEvents.AgentActionFailed, LogLevel.Warning, "Failed to {Action} {DevPath} ({Target}): {Error}")]

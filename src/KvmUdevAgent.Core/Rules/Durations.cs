@@ -28,4 +28,15 @@ internal static class Durations
             : ms % 1000 == 0 ? string.Create(CultureInfo.InvariantCulture, $"{ms / 1000}s")
             : string.Create(CultureInfo.InvariantCulture, $"{ms}ms");
     }
+
+    /// <summary><see cref="Format"/>'s text written into <paramref name="output"/>, with no string of its own.</summary>
+    public static void Write(TimeSpan value, TextWriter output)
+    {
+        long ms = (long)value.TotalMilliseconds;
+        (long number, string unit) = ms % 60_000 == 0 ? (ms / 60_000, "m") : ms % 1000 == 0 ? (ms / 1000, "s") : (ms, "ms");
+        Span<char> digits = stackalloc char[20]; // long.MinValue is 20 characters
+        number.TryFormat(digits, out int written, provider: CultureInfo.InvariantCulture);
+        output.Write(digits[..written]);
+        output.Write(unit);
+    }
 }

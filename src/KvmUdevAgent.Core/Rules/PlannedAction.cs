@@ -12,5 +12,16 @@ namespace KvmUdevAgent.Core.Rules;
 internal abstract record PlannedAction(string Rule)
 {
     /// <summary>One line for people: <c>attach to winxp as usb-host</c>.</summary>
-    public abstract string Describe();
+    public string Describe()
+    {
+        StringWriter text = DescriptionText.Start();
+        Describe(text);
+        return DescriptionText.Finish(text);
+    }
+
+    /// <summary>
+    /// <see cref="Describe()"/>, written piece by piece into <paramref name="output"/> with no string of
+    /// its own: the log writer puts a plan's line straight into its buffer (issue 15).
+    /// </summary>
+    public abstract void Describe(TextWriter output);
 }

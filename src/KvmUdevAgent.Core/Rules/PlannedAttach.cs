@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace KvmUdevAgent.Core.Rules;
 
 /// <summary>
@@ -7,7 +9,30 @@ namespace KvmUdevAgent.Core.Rules;
 /// </summary>
 internal sealed record PlannedAttach(string Rule, string Vm, AttachKind Kind, bool ReadOnly, bool? Removable = null, string? Serial = null) : PlannedAction(Rule)
 {
-    public override string Describe() => $"attach to {Vm} as {Kind.ToWord()}" + (ReadOnly ? ", read-only" : string.Empty)
-        + (Removable is { } removable ? (removable ? ", removable" : ", fixed disk") : string.Empty)
-        + (Serial is { } serial ? ", serial \"" + System.Text.Json.JsonEncodedText.Encode(serial) + "\"" : string.Empty);
+    /// <summary><c>attach to VM as KIND[, read-only][, removable|, fixed disk][, serial "JSON-ESCAPED"]</c>.</summary>
+    public override void Describe(TextWriter output)
+    {
+        output.Write("attach to ");
+        output.Write(Vm);
+        output.Write(" as ");
+        output.Write(Kind.ToWord());
+        if (ReadOnly)
+        {
+            output.Write(", read-only");
+        }
+
+        if (Removable is { } removable)
+        {
+            output.Write(removable ? ", removable" : ", fixed disk");
+        }
+
+        if (Serial is { } serial)
+        {
+            // The serial is the device's: escaped as a JSON string's content, so no quote, control
+            // character or line break of it reaches the log or the audit as itself.
+            output.Write(", serial \"");
+            output.Write(JsonEncodedText.Encode(serial).Value);
+            output.Write('"');
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Immutable;
 
 namespace KvmUdevAgent.Core.Rules;
@@ -12,8 +13,31 @@ internal sealed record PlannedHook(string Rule, ImmutableArray<string> Argv, Tim
     /// </summary>
     public string? Refusal { get; init; }
 
-    public override string Describe() =>
-        "run " + string.Join(' ', Argv.Select(Quote)) + $" (timeout {Durations.Format(Timeout)})" + (Refusal is null ? "" : " refused: " + Refusal);
+    private static readonly SearchValues<char> s_plain = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/-_.:=,");
+
+    /// <summary>What a shell user would read as the same argv, for people: <c>run /bin/true 'a b' (timeout 10s)[ refused: WHY]</c>.</summary>
+    public override void Describe(TextWriter output)
+    {
+        output.Write("run ");
+        for (int i = 0; i < Argv.Length; i++)
+        {
+            if (i > 0)
+            {
+                output.Write(' ');
+            }
+
+            Quote(Argv[i], output);
+        }
+
+        output.Write(" (timeout ");
+        Durations.Write(Timeout, output);
+        output.Write(')');
+        if (Refusal is not null)
+        {
+            output.Write(" refused: ");
+            output.Write(Refusal);
+        }
+    }
 
     /// <summary>The refusal for <paramref name="argv"/> expanded from <paramref name="templates"/>, or null when every argument is safe.</summary>
     public static string? Refuse(ImmutableArray<Template> templates, ImmutableArray<string> argv)
@@ -38,8 +62,30 @@ internal sealed record PlannedHook(string Rule, ImmutableArray<string> Argv, Tim
 
     public override int GetHashCode() => HashCode.Combine(Rule, Argv.Length, Timeout);
 
-    // For display only; the argv is never handed to a shell.
-    private static string Quote(string arg) =>
-        arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '-' or '_' or '.' or ':' or '=' or ',')
-            ? arg : "'" + arg.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    /// <summary>
+    /// For display only (the argv is never handed to a shell): an argument of only ASCII letters, digits
+    /// and <c>/-_.:=,</c> as it is; any other, the empty one included, in single quotes, each <c>'</c> of
+    /// it written <c>'\''</c>.
+    /// </summary>
+    private static void Quote(string arg, TextWriter output)
+    {
+        if (arg.Length > 0 && !arg.AsSpan().ContainsAnyExcept(s_plain))
+        {
+            output.Write(arg);
+            return;
+        }
+
+        output.Write('\'');
+        ReadOnlySpan<char> rest = arg;
+        int quote;
+        while ((quote = rest.IndexOf('\'')) >= 0)
+        {
+            output.Write(rest[..quote]);
+            output.Write("'\\''");
+            rest = rest[(quote + 1)..];
+        }
+
+        output.Write(rest);
+        output.Write('\'');
+    }
 }

@@ -9,7 +9,29 @@ namespace KvmUdevAgent.Core.Rules;
 /// </summary>
 internal sealed record PlannedMount(string Rule, string RelativePath, ImmutableArray<string> Options, string? FsType) : PlannedAction(Rule)
 {
-    public override string Describe() => $"mount at {RelativePath} ({string.Join(',', Options)})" + (FsType is null ? string.Empty : $" as {FsType}");
+    /// <summary><c>mount at PATH (OPTION,OPTION)[ as FSTYPE]</c>.</summary>
+    public override void Describe(TextWriter output)
+    {
+        output.Write("mount at ");
+        output.Write(RelativePath);
+        output.Write(" (");
+        for (int i = 0; i < Options.Length; i++)
+        {
+            if (i > 0)
+            {
+                output.Write(',');
+            }
+
+            output.Write(Options[i]);
+        }
+
+        output.Write(')');
+        if (FsType is not null)
+        {
+            output.Write(" as ");
+            output.Write(FsType);
+        }
+    }
 
     public bool Equals(PlannedMount? other) =>
         other is not null && Rule == other.Rule && RelativePath == other.RelativePath && Options.SequenceEqual(other.Options) && FsType == other.FsType;

@@ -3,5 +3,10 @@ namespace KvmUdevAgent.Core.Rules;
 /// <summary>Unmount what <see cref="PlannedMount"/> mounted at <see cref="RelativePath"/>.</summary>
 internal sealed record PlannedUnmount(string Rule, string RelativePath) : PlannedAction(Rule)
 {
-    public override string Describe() => $"unmount {RelativePath}";
+    /// <summary><c>unmount PATH</c>.</summary>
+    public override void Describe(TextWriter output)
+    {
+        output.Write("unmount ");
+        output.Write(RelativePath);
+    }
 }

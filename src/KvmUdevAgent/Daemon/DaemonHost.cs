@@ -1,4 +1,3 @@
-using System.Globalization;
 using KvmUdevAgent.Core.Agent;
 using KvmUdevAgent.Core.Audit;
 using KvmUdevAgent.Core.Configuration;
@@ -10,9 +9,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Events;
-using Serilog.Formatting;
-using Serilog.Formatting.Compact;
-using Serilog.Formatting.Display;
 
 namespace KvmUdevAgent.Daemon;
 
@@ -93,13 +89,10 @@ internal static class DaemonHost
     /// </summary>
     internal static LoggerConfiguration WriteToStderr(LoggerConfiguration configuration, LogFormat format, Stream output, int queueCapacity)
     {
-        ITextFormatter formatter = format == LogFormat.Json
-            ? new CompactJsonFormatter()
-            : new MessageTemplateTextFormatter("{Level:u3} {Message:lj}{NewLine}{Exception}", CultureInfo.InvariantCulture);
         // Kept as the object, not its text, until the writer thread renders the line: the plan's text is
-        // built there, off the event path.
+        // built there, off the event path, and in the text format written straight into the writer's buffer.
         configuration = configuration.Destructure.AsScalar<PlanText>();
-        return configuration.WriteTo.Sink(new StderrLogSink(formatter, output, queueCapacity));
+        return configuration.WriteTo.Sink(new StderrLogSink(new StderrLineFormatter(format), output, queueCapacity));
     }
 }
 

@@ -1,5 +1,4 @@
 using System.Text;
-using KvmUdevAgent.Core.Agent;
 using Serilog.Core;
 using Serilog.Debugging;
 using Serilog.Events;
@@ -106,6 +105,8 @@ internal sealed class StderrLogSink : ILogEventSink, IDisposable
         {
             // stderr closed: nothing was left to write anyway (the thread flushed last).
         }
+
+        (_formatter as IDisposable)?.Dispose();
     }
 
     private void WriteLoop()
@@ -163,7 +164,6 @@ internal sealed class StderrLogSink : ILogEventSink, IDisposable
     {
         try
         {
-            RenderDeferredText(logEvent);
             _formatter.Format(logEvent, _writer);
         }
         catch (IOException)
@@ -175,22 +175,6 @@ internal sealed class StderrLogSink : ILogEventSink, IDisposable
             // A line that cannot be rendered costs that line, never the thread (the lines behind it
             // would wait forever): as in Serilog's own sinks, it goes to SelfLog.
             SelfLog.WriteLine("Could not write a log line: {0}", e);
-        }
-    }
-
-    /// <summary>
-    /// A plan kept as its object (<see cref="PlanText"/>, registered as a scalar) becomes its text
-    /// here, on the writer thread: as text it renders as any string property does (unquoted in the message).
-    /// </summary>
-    private static void RenderDeferredText(LogEvent logEvent)
-    {
-        foreach (KeyValuePair<string, LogEventPropertyValue> property in logEvent.Properties)
-        {
-            if (property.Value is ScalarValue { Value: PlanText text })
-            {
-                logEvent.AddOrUpdateProperty(new LogEventProperty(property.Key, new ScalarValue(text.ToString())));
-                return;
-            }
         }
     }
 
