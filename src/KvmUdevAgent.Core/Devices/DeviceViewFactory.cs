@@ -186,8 +186,8 @@ internal sealed partial class DeviceViewFactory
             // usb_device event without sysfs falls back to decoding ID_VENDOR_ENC/ID_MODEL_ENC.
             Manufacturer = usb is not null ? usb.GetAttribute("manufacturer") : isUsbDeviceEvent ? Encoded(e, UeventKeys.IdVendorEnc, UeventKeys.IdVendor) : null,
             Model = usb is not null ? usb.GetAttribute("product") : isUsbDeviceEvent ? Encoded(e, UeventKeys.IdModelEnc, UeventKeys.IdModel) : null,
-            BusNum = IntFrom(isUsbDeviceEvent ? e.GetString(UeventKeys.BusNum) : null) ?? IntFrom(usb?.GetAttribute("busnum")) ?? bus,
-            DevNum = IntFrom(isUsbDeviceEvent ? e.GetString(UeventKeys.DevNum) : null) ?? IntFrom(usb?.GetAttribute("devnum")),
+            BusNum = (isUsbDeviceEvent ? e.GetDecimal(UeventKeys.BusNum) : null) ?? IntFrom(usb?.GetAttribute("busnum")) ?? bus,
+            DevNum = (isUsbDeviceEvent ? e.GetDecimal(UeventKeys.DevNum) : null) ?? IntFrom(usb?.GetAttribute("devnum")),
             PortPath = portPath,
             UsbDevPath = usbDevPath,
             Interfaces = interfaces.List,

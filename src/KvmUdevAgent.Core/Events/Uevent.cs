@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace KvmUdevAgent.Core.Events;
@@ -85,7 +86,7 @@ public sealed class Uevent
     }
 
     /// <summary>Looks a property up by its raw key; the last occurrence wins, as in udev. Allocates nothing.</summary>
-    public bool TryGetValue(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    public bool TryGetValue(scoped ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
         int id = UeventKnownKeys.Find(key);
         if (id >= 0)
@@ -112,13 +113,24 @@ public sealed class Uevent
     /// repeat (the action, subsystem, DEVPATH, driver ...) come from <see cref="UeventValueCache"/>: the
     /// same text, not a new string per event.
     /// </summary>
-    public string? GetString(string key)
+    public string? GetString(string key) =>
+        TryGetValue(key, out ReadOnlySpan<byte> value) ? UeventValueCache.GetString(value) : null;
+
+    /// <summary>
+    /// A property that is a plain decimal number (ASCII digits only, as BUSNUM and DEVNUM: <c>"005"</c> is 5),
+    /// read from its bytes without decoding them; null when absent or anything else (a sign, a space, an overflow).
+    /// </summary>
+    internal int? GetDecimal(string key) =>
+        TryGetValue(key, out ReadOnlySpan<byte> value) && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : null;
+
+    /// <summary>Looks a property up by its key as text (the UTF-8 bytes of <paramref name="key"/>); the last occurrence wins.</summary>
+    internal bool TryGetValue(string key, out ReadOnlySpan<byte> value)
     {
         // The keys the agent reads are found where the parser put them (issue 15), the others by a scan.
         int id = UeventKnownKeys.Find(key);
         if (id >= 0)
         {
-            return GetKnownString(id);
+            return TryGetKnown(id, out value);
         }
 
         // Every key the agent asks for is ASCII: compared as it stands, without encoding it first. Ascii.Equals
@@ -131,18 +143,20 @@ public sealed class Uevent
             ref readonly PropertySlice s = ref slices[i];
             if (s.KeyLength == key.Length && System.Text.Ascii.Equals(data.Slice(s.KeyOffset, s.KeyLength), key))
             {
-                return UeventValueCache.GetString(data.Slice(s.ValueOffset, s.ValueLength));
+                value = data.Slice(s.ValueOffset, s.ValueLength);
+                return true;
             }
         }
 
         if (System.Text.Ascii.IsValid(key))
         {
-            return null;
+            value = default;
+            return false;
         }
 
         Span<byte> keyBytes = key.Length <= 128 ? stackalloc byte[key.Length * 3] : new byte[Encoding.UTF8.GetMaxByteCount(key.Length)];
         int n = Encoding.UTF8.GetBytes(key, keyBytes);
-        return TryGetValue(keyBytes[..n], out var value) ? UeventValueCache.GetString(value) : null;
+        return TryGetValue(keyBytes[..n], out value);
     }
 
     private bool TryGetKnown(int knownKey, out ReadOnlySpan<byte> value)

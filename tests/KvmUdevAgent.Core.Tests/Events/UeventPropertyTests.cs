@@ -25,7 +25,7 @@ public sealed class UeventPropertyTests
 
     private static readonly Gen<byte[]> s_value = Gen.Frequency(
         (1, Gen.Const(Array.Empty<byte>())),
-        (3, Gen.OneOf("add", "usb", "/devices/pci0000:00/usb1/1-1", "usb_device", "42", "058f").Select(Encoding.ASCII.GetBytes)),
+        (3, Gen.OneOf("add", "usb", "/devices/pci0000:00/usb1/1-1", "usb_device", "42", "005", "058f", "+1", "99999999999").Select(Encoding.ASCII.GetBytes)),
         (2, Gen.Byte[1, 255].Array[0, 12]));
 
     private static readonly Gen<List<(byte[] Key, byte[] Value)>> s_properties =
@@ -193,7 +193,9 @@ public sealed class UeventPropertyTests
 
             // The text form of a key that is not UTF-8 is another key (its bytes encode U+FFFD).
             string text = Encoding.UTF8.GetString(key);
-            Assert.Equal(Text(Scan(properties, Encoding.UTF8.GetBytes(text))), e.GetString(text));
+            string? expectedText = Text(Scan(properties, Encoding.UTF8.GetBytes(text)));
+            Assert.Equal(expectedText, e.GetString(text));
+            Assert.Equal(int.TryParse(expectedText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int number) ? number : null, e.GetDecimal(text));
         }
 
         Assert.Equal(Text(Scan(properties, "ACTION"u8)) ?? string.Empty, e.ActionText);
