@@ -175,19 +175,19 @@ internal sealed partial class DeviceViewFactory
         var interfaces = InterfacesFrom(e.GetString(UeventKeys.IdUsbInterfaces), usb, usbDevices);
         return new DeviceIdentity
         {
-            Vendor = UsbIdFrom(e, UeventKeys.IdVendorId, "ID_USB_VENDOR_ID", usb, "idVendor", product, 0),
-            Product = UsbIdFrom(e, UeventKeys.IdModelId, "ID_USB_MODEL_ID", usb, "idProduct", product, 1),
+            Vendor = UsbIdFrom(e, UeventKeys.IdVendorId, UeventKeys.IdUsbVendorId, usb, "idVendor", product, 0),
+            Product = UsbIdFrom(e, UeventKeys.IdModelId, UeventKeys.IdUsbModelId, usb, "idProduct", product, 1),
             // The raw sysfs serial first: ID_SERIAL_SHORT is udev's "safe" form (whitespace runs become
             // "_", and serials with control or non-ASCII bytes are dropped), so taking it first would
             // make the same drive match differently with source: udev and source: kernel.
-            Serial = usb is not null ? usb.GetAttribute("serial") : e.GetString(UeventKeys.IdSerialShort) ?? e.GetString("ID_USB_SERIAL_SHORT"),
+            Serial = usb is not null ? usb.GetAttribute("serial") : e.GetString(UeventKeys.IdSerialShort) ?? e.GetString(UeventKeys.IdUsbSerialShort),
             // udevd's ID_VENDOR/ID_MODEL on a mass-storage disk are the SCSI inquiry strings, and its
             // "safe" forms replace spaces; the USB strings themselves are read from sysfs, and only a
             // usb_device event without sysfs falls back to decoding ID_VENDOR_ENC/ID_MODEL_ENC.
-            Manufacturer = usb is not null ? usb.GetAttribute("manufacturer") : isUsbDeviceEvent ? Encoded(e, "ID_VENDOR_ENC", UeventKeys.IdVendor) : null,
-            Model = usb is not null ? usb.GetAttribute("product") : isUsbDeviceEvent ? Encoded(e, "ID_MODEL_ENC", UeventKeys.IdModel) : null,
-            BusNum = IntFrom(isUsbDeviceEvent ? e.GetString(UeventKeys.BusNum) : null) ?? IntFrom(usb?.GetAttribute("busnum")) ?? bus,
-            DevNum = IntFrom(isUsbDeviceEvent ? e.GetString(UeventKeys.DevNum) : null) ?? IntFrom(usb?.GetAttribute("devnum")),
+            Manufacturer = usb is not null ? usb.GetAttribute("manufacturer") : isUsbDeviceEvent ? Encoded(e, UeventKeys.IdVendorEnc, UeventKeys.IdVendor) : null,
+            Model = usb is not null ? usb.GetAttribute("product") : isUsbDeviceEvent ? Encoded(e, UeventKeys.IdModelEnc, UeventKeys.IdModel) : null,
+            BusNum = (isUsbDeviceEvent ? e.GetDecimal(UeventKeys.BusNum) : null) ?? IntFrom(usb?.GetAttribute("busnum")) ?? bus,
+            DevNum = (isUsbDeviceEvent ? e.GetDecimal(UeventKeys.DevNum) : null) ?? IntFrom(usb?.GetAttribute("devnum")),
             PortPath = portPath,
             UsbDevPath = usbDevPath,
             Interfaces = interfaces.List,
@@ -197,8 +197,8 @@ internal sealed partial class DeviceViewFactory
             DevNode = devNode,
             SizeBytes = size,
             Removable = removable,
-            FsLabel = Encoded(e, "ID_FS_LABEL_ENC", UeventKeys.IdFsLabel),
-            FsUuid = Encoded(e, "ID_FS_UUID_ENC", UeventKeys.IdFsUuid),
+            FsLabel = Encoded(e, UeventKeys.IdFsLabelEnc, UeventKeys.IdFsLabel),
+            FsUuid = Encoded(e, UeventKeys.IdFsUuidEnc, UeventKeys.IdFsUuid),
             FsType = e.GetString(UeventKeys.IdFsType),
         };
     }

@@ -95,7 +95,7 @@ internal sealed class UsbDeviceCache(string sysfsRoot)
             Forget(uevent.DevPath);
         }
         else if (_devices.TryGetValue(uevent.DevPath, out SysfsDevice? held) && held is not null &&
-            Number(uevent.GetString(UeventKeys.DevNum)) is { } devNum && Number(held.GetAttribute("devnum")) != devNum)
+            uevent.GetDecimal(UeventKeys.DevNum) is { } devNum && Number(held.GetAttribute("devnum")) != devNum)
         {
             // Another plug at the same port (the kernel numbers each plug anew), whose remove we did
             // not see in time: per-device queues run in parallel, and the kernel sends a remove before

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace KvmUdevAgent.Core.Events;
@@ -6,26 +7,36 @@ namespace KvmUdevAgent.Core.Events;
 /// One uevent, immutable. The properties are kept as the raw <c>KEY=VALUE</c> bytes they arrived
 /// in (values may be any bytes but NUL, including invalid UTF-8) plus an index of slices, so
 /// parsing costs one buffer and one index per event, not one string per property. The handful
-/// of properties every stage needs are decoded once, at construction.
+/// of properties every stage needs are decoded once, at construction. Where the keys the agent
+/// reads (<see cref="UeventKnownKeys"/>) last occur is recorded when the event is built, so looking
+/// one of them up reads a slot instead of comparing the keys of every property.
 /// </summary>
 public sealed class Uevent
 {
     private readonly byte[] _data;
     private readonly PropertySlice[] _slices;
+    private readonly UeventKeySlots _keys;
 
     internal Uevent(UeventSource source, byte[] data, PropertySlice[] slices, bool coldplug, long receivedTimestamp)
+        : this(source, data, slices, UeventKeySlots.Index(data, slices), coldplug, receivedTimestamp)
+    {
+    }
+
+    // keys: where the known keys are in slices (the parser records them as it reads the keys).
+    internal Uevent(UeventSource source, byte[] data, PropertySlice[] slices, in UeventKeySlots keys, bool coldplug, long receivedTimestamp)
     {
         _data = data;
         _slices = slices;
+        _keys = keys;
         Source = source;
         Coldplug = coldplug;
         ReceivedTimestamp = receivedTimestamp;
-        ActionText = GetString(UeventKeys.Action) ?? string.Empty;
+        ActionText = GetKnownString(UeventKnownKeys.Action) ?? string.Empty;
         Action = UeventActions.Parse(ActionText);
-        DevPath = GetString(UeventKeys.DevPath) ?? string.Empty;
-        Subsystem = GetString(UeventKeys.Subsystem) ?? string.Empty;
-        DevType = GetString(UeventKeys.DevType);
-        SeqNum = TryGetValue("SEQNUM"u8, out var seq) && System.Buffers.Text.Utf8Parser.TryParse(seq, out ulong n, out int used) && used == seq.Length ? n : 0;
+        DevPath = GetKnownString(UeventKnownKeys.DevPath) ?? string.Empty;
+        Subsystem = GetKnownString(UeventKnownKeys.Subsystem) ?? string.Empty;
+        DevType = GetKnownString(UeventKnownKeys.DevType);
+        SeqNum = TryGetKnown(UeventKnownKeys.SeqNum, out var seq) && System.Buffers.Text.Utf8Parser.TryParse(seq, out ulong n, out int used) && used == seq.Length ? n : 0;
     }
 
     /// <summary>Where the event came from.</summary>
@@ -75,8 +86,14 @@ public sealed class Uevent
     }
 
     /// <summary>Looks a property up by its raw key; the last occurrence wins, as in udev. Allocates nothing.</summary>
-    public bool TryGetValue(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    public bool TryGetValue(scoped ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
+        int id = UeventKnownKeys.Find(key);
+        if (id >= 0)
+        {
+            return TryGetKnown(id, out value);
+        }
+
         for (int i = _slices.Length - 1; i >= 0; i--)
         {
             ref readonly PropertySlice s = ref _slices[i];
@@ -96,8 +113,26 @@ public sealed class Uevent
     /// repeat (the action, subsystem, DEVPATH, driver ...) come from <see cref="UeventValueCache"/>: the
     /// same text, not a new string per event.
     /// </summary>
-    public string? GetString(string key)
+    public string? GetString(string key) =>
+        TryGetValue(key, out ReadOnlySpan<byte> value) ? UeventValueCache.GetString(value) : null;
+
+    /// <summary>
+    /// A property that is a plain decimal number (ASCII digits only, as BUSNUM and DEVNUM: <c>"005"</c> is 5),
+    /// read from its bytes without decoding them; null when absent or anything else (a sign, a space, an overflow).
+    /// </summary>
+    internal int? GetDecimal(string key) =>
+        TryGetValue(key, out ReadOnlySpan<byte> value) && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : null;
+
+    /// <summary>Looks a property up by its key as text (the UTF-8 bytes of <paramref name="key"/>); the last occurrence wins.</summary>
+    internal bool TryGetValue(string key, out ReadOnlySpan<byte> value)
     {
+        // The keys the agent reads are found where the parser put them (issue 15), the others by a scan.
+        int id = UeventKnownKeys.Find(key);
+        if (id >= 0)
+        {
+            return TryGetKnown(id, out value);
+        }
+
         // Every key the agent asks for is ASCII: compared as it stands, without encoding it first. Ascii.Equals
         // never matches a key that is not ASCII, which is looked up encoded below. The arrays are read through
         // locals: as fields they were loaded again on every turn of the loop (issue 15's profile).
@@ -108,19 +143,38 @@ public sealed class Uevent
             ref readonly PropertySlice s = ref slices[i];
             if (s.KeyLength == key.Length && System.Text.Ascii.Equals(data.Slice(s.KeyOffset, s.KeyLength), key))
             {
-                return UeventValueCache.GetString(data.Slice(s.ValueOffset, s.ValueLength));
+                value = data.Slice(s.ValueOffset, s.ValueLength);
+                return true;
             }
         }
 
         if (System.Text.Ascii.IsValid(key))
         {
-            return null;
+            value = default;
+            return false;
         }
 
         Span<byte> keyBytes = key.Length <= 128 ? stackalloc byte[key.Length * 3] : new byte[Encoding.UTF8.GetMaxByteCount(key.Length)];
         int n = Encoding.UTF8.GetBytes(key, keyBytes);
-        return TryGetValue(keyBytes[..n], out var value) ? UeventValueCache.GetString(value) : null;
+        return TryGetValue(keyBytes[..n], out value);
     }
+
+    private bool TryGetKnown(int knownKey, out ReadOnlySpan<byte> value)
+    {
+        int i = _keys.LastIndexOf(knownKey, _data, _slices);
+        if (i < 0)
+        {
+            value = default;
+            return false;
+        }
+
+        ref readonly PropertySlice s = ref _slices[i];
+        value = _data.AsSpan(s.ValueOffset, s.ValueLength);
+        return true;
+    }
+
+    private string? GetKnownString(int knownKey) =>
+        TryGetKnown(knownKey, out ReadOnlySpan<byte> value) ? UeventValueCache.GetString(value) : null;
 
     /// <summary>The raw bytes of property <paramref name="index"/> (0-based, arrival order).</summary>
     public void GetProperty(int index, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)

@@ -53,4 +53,14 @@ public static class UeventKeys
     public const string IdBus = "ID_BUS";
     /// <summary>USEC_INITIALIZED (udev)</summary>
     public const string UsecInitialized = "USEC_INITIALIZED";
+
+    // Read by the device view and the tracker, not part of the public surface.
+    internal const string DevPathOld = "DEVPATH_OLD";
+    internal const string IdUsbVendorId = "ID_USB_VENDOR_ID";
+    internal const string IdUsbModelId = "ID_USB_MODEL_ID";
+    internal const string IdUsbSerialShort = "ID_USB_SERIAL_SHORT";
+    internal const string IdVendorEnc = "ID_VENDOR_ENC";
+    internal const string IdModelEnc = "ID_MODEL_ENC";
+    internal const string IdFsLabelEnc = "ID_FS_LABEL_ENC";
+    internal const string IdFsUuidEnc = "ID_FS_UUID_ENC";
 }

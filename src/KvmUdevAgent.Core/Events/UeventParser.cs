@@ -125,7 +125,7 @@ internal static class UeventParser
     private static bool TryIndexProperties(ReadOnlySpan<byte> properties, Span<PropertySlice> slices, UeventSource source, long timestamp, [NotNullWhen(true)] out Uevent? uevent, out RejectReason reason)
     {
         uevent = null;
-        bool hasAction = false, hasDevPath = false, hasSubsystem = false;
+        var keys = default(UeventKeySlots);
         int offset = 0;
         for (int i = 0; i < slices.Length; i++)
         {
@@ -139,29 +139,20 @@ internal static class UeventParser
                 return false;
             }
 
-            ReadOnlySpan<byte> key = entry[..eq];
-            bool hasValue = eq + 1 < entry.Length;
-            // The last occurrence wins (as in Uevent.TryGetValue), so a later empty value un-sets a key.
-            if (key.SequenceEqual("ACTION"u8))
+            int id = UeventKnownKeys.Find(entry[..eq]);
+            if (id >= 0)
             {
-                hasAction = hasValue;
-            }
-            else if (key.SequenceEqual("DEVPATH"u8))
-            {
-                hasDevPath = hasValue;
-            }
-            else if (key.SequenceEqual("SUBSYSTEM"u8))
-            {
-                hasSubsystem = hasValue;
+                keys.Record(id, i);
             }
 
             slices[i] = new PropertySlice(offset, eq, offset + eq + 1, end - eq - 1);
             offset += end + 1;
         }
 
-        reason = !hasAction ? RejectReason.MissingAction
-            : !hasDevPath ? RejectReason.MissingDevPath
-            : !hasSubsystem ? RejectReason.MissingSubsystem
+        // The last occurrence decides (as in Uevent.TryGetValue), so a later empty value un-sets a key.
+        reason = !HasValue(keys, UeventKnownKeys.Action, properties, slices) ? RejectReason.MissingAction
+            : !HasValue(keys, UeventKnownKeys.DevPath, properties, slices) ? RejectReason.MissingDevPath
+            : !HasValue(keys, UeventKnownKeys.Subsystem, properties, slices) ? RejectReason.MissingSubsystem
             : RejectReason.None;
         if (reason != RejectReason.None)
         {
@@ -169,7 +160,13 @@ internal static class UeventParser
         }
 
         byte[] data = properties.ToArray();
-        uevent = new Uevent(source, data, slices.ToArray(), coldplug: false, timestamp);
+        uevent = new Uevent(source, data, slices.ToArray(), keys, coldplug: false, timestamp);
         return true;
+    }
+
+    private static bool HasValue(in UeventKeySlots keys, int id, ReadOnlySpan<byte> properties, ReadOnlySpan<PropertySlice> slices)
+    {
+        int i = keys.LastIndexOf(id, properties, slices);
+        return i >= 0 && slices[i].ValueLength > 0;
     }
 }
