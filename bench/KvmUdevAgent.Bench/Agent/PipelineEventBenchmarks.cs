@@ -113,10 +113,6 @@ public class PipelineEventBenchmarks : IDisposable
         b.Setup();
         const int Rounds = 100 * Devices;
         Measure("idle queue, item completes at once", () => b.EnqueueIdle());
-        Measure("TMP new SysfsDevice", () => new SysfsDevice(b._fixture.Root, b._events[b.Next()].DevPath));
-        Measure("TMP BuildIdentity", () => DeviceViewFactory.BuildIdentity(b._events[b.Next()], new SysfsDevice(b._fixture.Root, b._events[b.Next()].DevPath)));
-        Measure("TMP driver", () => new SysfsDevice(b._fixture.Root, b._events[b.Next()].DevPath).Driver);
-        Measure("TMP getstring driver", () => b._events[b.Next()].GetString(UeventKeys.Driver));
         Measure("RuleSet.MayMatch", () => b._rules.MayMatch(b._events[b.Next()]));
         Measure("DeviceViewFactory.Create", () => b._factory.Create(b._events[b.Next()]));
         Measure("DeviceTracker.ObserveAsync (view included)", () => b._tracker.ObserveAsync(b._events[b.Next()], b._factory, CancellationToken.None, b._rules.NeedsFilesystemCheck).AsTask().Result);

@@ -152,7 +152,7 @@ internal sealed class KeyedSerialQueue : IAsyncDisposable
             if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
             {
                 // Items that queue items of idle keys inline, deep enough: the rest goes to the thread pool.
-                worker = Task.Run(() => RunFromAsync(key, queue, item));
+                worker = RunOnThreadPool(key, queue, item);
                 return;
             }
 
@@ -213,6 +213,9 @@ internal sealed class KeyedSerialQueue : IAsyncDisposable
             await SettleAsync(Start(item)).ConfigureAwait(false);
         }
     }
+
+    // Apart, so that RunInline's parameters are not captured (a closure made on every call).
+    private Task RunOnThreadPool(string key, LinkedList<Item> queue, Item first) => Task.Run(() => RunFromAsync(key, queue, first));
 
     private async Task RunFromAsync(string key, LinkedList<Item> queue, Item first)
     {
