@@ -193,22 +193,10 @@ public sealed class KeyedSerialQueueTests
     {
         var seen = new ConcurrentQueue<string>();
         await using var queue = new KeyedSerialQueue(maxPending: 3, overflow: key => _ => { seen.Enqueue("overflow " + key); return Task.CompletedTask; });
-        using var running = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        // An item that blocks its thread (no await): it runs inline on the thread that queued it.
-        var enqueuer = new Thread(() => queue.Enqueue("dev", _ =>
-        {
-            running.Set();
-            release.Wait(TimeSpan.FromSeconds(30), CancellationToken.None);
-            seen.Enqueue("blocking");
-            return Task.CompletedTask;
-        }));
-        enqueuer.Start();
-        Assert.True(running.Wait(TimeSpan.FromSeconds(10)));
+        using var inline = InlineOnAnotherThread.Start(queue, ct => seen.Enqueue("blocking"));
         var outcomes = Enumerable.Range(1, 5).Select(i => queue.Enqueue("dev", _ => { seen.Enqueue("item " + i); return Task.CompletedTask; })).ToList();
 
-        release.Set();
-        Assert.True(enqueuer.Join(TimeSpan.FromSeconds(10)));
+        inline.Release();
         await queue.DrainAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal([EnqueueOutcome.Queued, EnqueueOutcome.Queued, EnqueueOutcome.Queued, EnqueueOutcome.Overflowed, EnqueueOutcome.Queued], outcomes);
@@ -222,27 +210,16 @@ public sealed class KeyedSerialQueueTests
     {
         await using var queue = new KeyedSerialQueue();
         var seen = new ConcurrentQueue<string>();
-        using var running = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        var enqueuer = new Thread(() => queue.Enqueue("dev", _ =>
-        {
-            running.Set();
-            release.Wait(TimeSpan.FromSeconds(30), CancellationToken.None);
-            seen.Enqueue("inline");
-            return Task.CompletedTask;
-        }));
-        enqueuer.Start();
-        Assert.True(running.Wait(TimeSpan.FromSeconds(10)));
+        using var inline = InlineOnAnotherThread.Start(queue, ct => seen.Enqueue("inline"));
         queue.Enqueue("dev", _ => { seen.Enqueue("behind"); return Task.CompletedTask; });
 
         Task drained = queue.DrainAsync(CancellationToken.None);
         // Not drained while the inline item runs: a drain that ends proves it wrong, one that waits proves nothing yet.
         Assert.False(drained.IsCompleted);
-        release.Set();
+        inline.Release();
         await drained.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(["inline", "behind"], seen);
-        Assert.True(enqueuer.Join(TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -250,26 +227,15 @@ public sealed class KeyedSerialQueueTests
     {
         var queue = new KeyedSerialQueue();
         var seen = new ConcurrentQueue<string>();
-        using var running = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        var enqueuer = new Thread(() => queue.Enqueue("dev", ct =>
-        {
-            running.Set();
-            release.Wait(TimeSpan.FromSeconds(30), CancellationToken.None);
-            seen.Enqueue(ct.IsCancellationRequested ? "inline, cancelled" : "inline");
-            return Task.CompletedTask;
-        }));
-        enqueuer.Start();
-        Assert.True(running.Wait(TimeSpan.FromSeconds(10)));
+        using var inline = InlineOnAnotherThread.Start(queue, ct => seen.Enqueue(ct.IsCancellationRequested ? "inline, cancelled" : "inline"));
         queue.Enqueue("dev", _ => { seen.Enqueue("behind"); return Task.CompletedTask; });
 
         Task disposed = queue.DisposeAsync().AsTask();
         Assert.False(disposed.IsCompleted);
-        release.Set();
+        inline.Release();
         await disposed.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(["inline, cancelled"], seen);
-        Assert.True(enqueuer.Join(TimeSpan.FromSeconds(10)));
     }
 
     // Runs an item on "dev" that lasts until blocker completes, and returns once it is running
@@ -283,5 +249,50 @@ public sealed class KeyedSerialQueueTests
             return blocker;
         });
         await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>
+    /// An item on "dev" queued from a thread of its own, that blocks that thread (no await) until
+    /// released: it runs inline there, and <see cref="Start"/> returns once it is running.
+    /// </summary>
+    private sealed class InlineOnAnotherThread : IDisposable
+    {
+        private readonly ManualResetEventSlim _running = new();
+        private readonly ManualResetEventSlim _release = new();
+        private readonly Thread _thread;
+
+        private InlineOnAnotherThread(KeyedSerialQueue queue, Action<CancellationToken> done)
+        {
+            _thread = new Thread(() => queue.Enqueue("dev", ct =>
+            {
+                _running.Set();
+                _release.Wait(TimeSpan.FromSeconds(30), CancellationToken.None);
+                done(ct);
+                return Task.CompletedTask;
+            }));
+        }
+
+        public static InlineOnAnotherThread Start(KeyedSerialQueue queue, Action<CancellationToken> done)
+        {
+            var inline = new InlineOnAnotherThread(queue, done);
+            inline._thread.Start();
+            Assert.True(inline._running.Wait(TimeSpan.FromSeconds(10)));
+            return inline;
+        }
+
+        /// <summary>Lets the item finish, and waits until its thread is done.</summary>
+        public void Release()
+        {
+            _release.Set();
+            Assert.True(_thread.Join(TimeSpan.FromSeconds(10)));
+        }
+
+        public void Dispose()
+        {
+            _release.Set();
+            _thread.Join(TimeSpan.FromSeconds(10));
+            _running.Dispose();
+            _release.Dispose();
+        }
     }
 }
