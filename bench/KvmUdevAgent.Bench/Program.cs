@@ -11,6 +11,7 @@ return args.FirstOrDefault() switch
     "libvirt-latency" => await KvmUdevAgent.Bench.Libvirt.LibvirtLatency.RunAsync(args[1..]),
     "on-demand-latency" => await KvmUdevAgent.Bench.Qemu.OnDemandLatency.RunAsync(args[1..]),
     "qmp-batch" => await KvmUdevAgent.Bench.Qemu.QmpBatchWakeups.RunAsync(args[1..]),
+    "pipeline-allocs" => KvmUdevAgent.Bench.Agent.PipelineEventBenchmarks.PrintAllocations(),
     "guest-latency" => await KvmUdevAgent.Bench.Qemu.GuestLatency.RunAsync(args[1..]),
     _ => Run(args),
 };

@@ -1,6 +1,6 @@
 namespace KvmUdevAgent.Core.Actions;
 
-/// <summary>What <see cref="KeyedSerialQueue.Enqueue"/> did with an item.</summary>
+/// <summary>What <see cref="KeyedSerialQueue.Enqueue(string, Func{CancellationToken, Task}, bool)"/> did with an item.</summary>
 internal enum EnqueueOutcome
 {
     /// <summary>Queued after the key's other items.</summary>

@@ -34,6 +34,8 @@ internal sealed partial class EventPipeline : IAsyncDisposable
     private readonly KeyedSerialQueue _act;
     private readonly AuditRateLimiter _overflowAudit = new(5, TimeSpan.FromMinutes(1));
     private readonly AuditRateLimiter _rejectAudit = new(5, TimeSpan.FromMinutes(1));
+    // The observe queue's item for an event, made once: the event is the item's state (no closure per event).
+    private readonly Func<object?, CancellationToken, Task> _observeEvent;
 
     public EventPipeline(
         DeviceViewFactory views,
@@ -58,6 +60,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
         _counters = counters;
         _logger = logger;
         _dryRun = dryRun;
+        _observeEvent = (uevent, cancellationToken) => ObserveAsync((Uevent)uevent!, cancellationToken);
         _observe = new KeyedSerialQueue(maxQueuedPerDevice, devPath => cancellationToken => ResyncDeviceAsync(devPath, cancellationToken));
         _act = new KeyedSerialQueue(maxQueuedPerDevice, devPath => _ =>
         {
@@ -123,7 +126,10 @@ internal sealed partial class EventPipeline : IAsyncDisposable
         _counters.Event();
         // Of a device's queued change events only the newest matters (media, partition table, a
         // property): a storm of them while an action runs costs one queued event, not a million.
-        EnqueueObserve(uevent.DevPath, cancellationToken => ObserveAsync(uevent, cancellationToken), uevent.Action == UeventAction.Change);
+        if (_observe.Enqueue(uevent.DevPath, _observeEvent, uevent, uevent.Action == UeventAction.Change) == EnqueueOutcome.Overflowed)
+        {
+            QueueOverflowed(uevent.DevPath);
+        }
     }
 
     /// <summary>

@@ -48,7 +48,7 @@ internal sealed class DeviceTracker
                 // idempotent (attach finds the device present, mount finds it mounted). What must
                 // not route twice are bind/unbind, which follow every real add and remove.
                 // Keep what we knew until the new view replaces it.
-                _devices.TryAdd(devPath, new TrackedDevice(devPath, uevent.Subsystem, uevent.DevType, null));
+                Reserve(uevent);
                 return new DeviceDecision(DeviceEventKind.Add, null);
 
             case UeventAction.Remove:
@@ -57,7 +57,7 @@ internal sealed class DeviceTracker
             case UeventAction.Change:
                 // A change for a device we never saw added (started after it, or its add was lost):
                 // start tracking it so its remove finds an identity.
-                _devices.TryAdd(devPath, new TrackedDevice(devPath, uevent.Subsystem, uevent.DevType, null));
+                Reserve(uevent);
                 return new DeviceDecision(DeviceEventKind.Change, null);
 
             case UeventAction.Move:
@@ -87,6 +87,15 @@ internal sealed class DeviceTracker
 
             default:
                 return new DeviceDecision(DeviceEventKind.Ignored, null);
+        }
+    }
+
+    // A devpath already present keeps its entry, and costs no new one (issue 15: an add or change per event).
+    private void Reserve(Uevent uevent)
+    {
+        if (!_devices.ContainsKey(uevent.DevPath))
+        {
+            _devices.TryAdd(uevent.DevPath, new TrackedDevice(uevent.DevPath, uevent.Subsystem, uevent.DevType, null));
         }
     }
 

@@ -1,17 +1,23 @@
-using System.Collections.Concurrent;
-
 namespace KvmUdevAgent.Core.Devices;
 
 /// <summary>
 /// One device directory in sysfs (under a configurable root, so tests can use a fixture tree).
 /// Attributes are read on first use and cached with trailing whitespace trimmed, as udev does
 /// for ATTRS{} comparisons. A vanished directory reads as "no such attribute", never throws.
+/// Thread-safe (the USB device cache shares one between the events of a device and its children).
 /// </summary>
+/// <remarks>
+/// One is made per event (issue 15), and most read nothing or a few attributes: the path and the
+/// cache cost nothing until used, and the cache is a short array replaced whole when it grows, read
+/// without a lock (names are mostly the same string instances, compared by reference first).
+/// </remarks>
 internal sealed class SysfsDevice
 {
     // Attributes larger than this are not values anyone matches on (descriptors, config blobs).
     private const int MaxAttributeBytes = 4096;
-    private readonly ConcurrentDictionary<string, string?> _attributes = new(StringComparer.Ordinal);
+    private Attribute[] _attributes = [];
+    private string? _directory;
+    private string? _kernel;
     private SysfsDevice? _parent;
     private bool _parentResolved;
 
@@ -19,9 +25,6 @@ internal sealed class SysfsDevice
     {
         SysfsRoot = sysfsRoot;
         DevPath = devPath;
-        Directory = Path.Join(sysfsRoot, devPath);
-        int slash = devPath.LastIndexOf('/');
-        Kernel = slash < 0 ? devPath : devPath[(slash + 1)..];
     }
 
     public string SysfsRoot { get; }
@@ -29,9 +32,9 @@ internal sealed class SysfsDevice
     /// <summary>DEVPATH, e.g. <c>/devices/pci0000:00/0000:00:14.0/usb2/2-1</c>.</summary>
     public string DevPath { get; }
 
-    public string Directory { get; }
+    public string Directory => _directory ??= Path.Join(SysfsRoot, DevPath);
 
-    public string Kernel { get; }
+    public string Kernel => _kernel ??= DevPath.LastIndexOf('/') is var slash and >= 0 ? DevPath[(slash + 1)..] : DevPath;
 
     public bool Exists => System.IO.Directory.Exists(Directory);
 
@@ -161,9 +164,47 @@ internal sealed class SysfsDevice
 
     public bool TryGetAttribute(string name, out string value)
     {
-        string? cached = _attributes.GetOrAdd(name, static (n, dir) => Read(dir, n), Directory);
+        if (!TryFind(Volatile.Read(ref _attributes), name, out string? cached))
+        {
+            cached = Keep(name, Read(Directory, name));
+        }
+
         value = cached ?? string.Empty;
         return cached is not null;
+    }
+
+    private static bool TryFind(Attribute[] attributes, string name, out string? value)
+    {
+        foreach (Attribute a in attributes)
+        {
+            if (ReferenceEquals(a.Name, name) || string.Equals(a.Name, name, StringComparison.Ordinal))
+            {
+                value = a.Value;
+                return true;
+            }
+        }
+
+        value = null;
+        return false;
+    }
+
+    // The first value read for a name is the one kept, also when two threads read it at once.
+    private string? Keep(string name, string? value)
+    {
+        while (true)
+        {
+            Attribute[] known = Volatile.Read(ref _attributes);
+            if (TryFind(known, name, out string? first))
+            {
+                return first;
+            }
+
+            Attribute[] grown = [.. known, new Attribute(name, value)];
+            if (Interlocked.CompareExchange(ref _attributes, grown, known) == known)
+            {
+                return value;
+            }
+        }
     }
 
     public string? GetAttribute(string name) => TryGetAttribute(name, out string v) ? v : null;
@@ -214,4 +255,6 @@ internal sealed class SysfsDevice
             return null;
         }
     }
+
+    private readonly record struct Attribute(string Name, string? Value);
 }

@@ -14,8 +14,16 @@ internal static class UsbKernelName
     /// </summary>
     public static bool TryParse(ReadOnlySpan<char> kernel, out int bus, out string? portPath)
     {
+        bool parsed = TryParse(kernel, out bus, out int ports);
+        portPath = parsed && ports >= 0 ? kernel[ports..].ToString() : null;
+        return parsed;
+    }
+
+    // The same, with where the port path starts (-1 for a root hub) instead of a string of it.
+    private static bool TryParse(ReadOnlySpan<char> kernel, out int bus, out int portsStart)
+    {
         bus = 0;
-        portPath = null;
+        portsStart = -1;
         if (kernel.StartsWith("usb", StringComparison.Ordinal))
         {
             return IsDigits(kernel[3..]) && int.TryParse(kernel[3..], NumberStyles.None, CultureInfo.InvariantCulture, out bus) && bus > 0;
@@ -44,7 +52,7 @@ internal static class UsbKernelName
             }
         }
 
-        portPath = ports.ToString();
+        portsStart = dash + 1;
         return true;
     }
 
@@ -65,8 +73,7 @@ internal static class UsbKernelName
 
             // Only under that bus's root hub ("/usb2/"), so a non-USB device that happens to be
             // called "1-2" is not taken for one.
-            if (TryParse(devPath.AsSpan(slash + 1, end - slash - 1), out int bus, out _) &&
-                (devPath[..end] + "/").Contains(string.Create(CultureInfo.InvariantCulture, $"/usb{bus}/"), StringComparison.Ordinal))
+            if (TryParse(devPath.AsSpan(slash + 1, end - slash - 1), out int bus, out int _) && UnderRootHub(devPath.AsSpan(0, end), bus))
             {
                 return devPath[..end];
             }
@@ -75,6 +82,20 @@ internal static class UsbKernelName
         }
 
         return null;
+    }
+
+    // Whether "/usbB/" is in path + "/", without making either string (issue 15: once per event).
+    private static bool UnderRootHub(ReadOnlySpan<char> path, int bus)
+    {
+        Span<char> hub = stackalloc char[16];
+        "/usb".CopyTo(hub);
+        if (!bus.TryFormat(hub[4..], out int digits, provider: CultureInfo.InvariantCulture))
+        {
+            return false;
+        }
+
+        hub[4 + digits] = '/';
+        return path.Contains(hub[..(5 + digits)], StringComparison.Ordinal) || path.EndsWith(hub[..(4 + digits)], StringComparison.Ordinal);
     }
 
     private static bool IsDigits(ReadOnlySpan<char> s) => !s.IsEmpty && !s.ContainsAnyExceptInRange('0', '9');

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using KvmUdevAgent.Core.Devices;
 
 namespace KvmUdevAgent.Core.Rules;
@@ -12,7 +13,8 @@ internal sealed partial class RuleSet
             return new Plan(PlanDevice.From(device), [], Generation);
         }
 
-        var actions = ImmutableArray.CreateBuilder<PlannedAction>();
+        // Sized for the common case, one action a rule, so that the array is the builder's own (issue 15).
+        var actions = ImmutableArray.CreateBuilder<PlannedAction>(matches.Length);
         bool reverse = false;
         foreach (RuleMatch match in matches)
         {
@@ -27,7 +29,7 @@ internal sealed partial class RuleSet
 
             if (!match.Shadowed && d.Mount is { } mount)
             {
-                string path = string.Join('/', rule.MountSegments.Select(s => PathSegment.Sanitize(s.Expand(device))));
+                string path = string.Join('/', Expand(rule.MountSegments, device, sanitize: true));
                 actions.Add(match.Reverse
                     ? new PlannedUnmount(d.Name, path)
                     : new PlannedMount(d.Name, path, [.. MountOptions.Resolve(mount.Options, mount.Allow)], device.Identity.FsType));
@@ -38,7 +40,7 @@ internal sealed partial class RuleSet
                 ImmutableArray<Template> argv = match.Reverse ? rule.OnRemoveTemplates : rule.RunTemplates;
                 if (!argv.IsEmpty)
                 {
-                    ImmutableArray<string> expanded = [.. argv.Select(t => t.Expand(device))];
+                    ImmutableArray<string> expanded = ImmutableCollectionsMarshal.AsImmutableArray(Expand(argv, device, sanitize: false));
                     actions.Add(new PlannedHook(d.Name, expanded, hook.Timeout) { Refusal = PlannedHook.Refuse(argv, expanded) });
                 }
             }
@@ -50,7 +52,19 @@ internal sealed partial class RuleSet
             actions.Reverse();
         }
 
-        return new Plan(PlanDevice.From(device), actions.ToImmutable(), Generation);
+        return new Plan(PlanDevice.From(device), actions.Count == actions.Capacity ? actions.MoveToImmutable() : actions.ToImmutable(), Generation);
+    }
+
+    private static string[] Expand(ImmutableArray<Template> templates, DeviceView device, bool sanitize)
+    {
+        var expanded = new string[templates.Length];
+        for (int i = 0; i < expanded.Length; i++)
+        {
+            string text = templates[i].Expand(device);
+            expanded[i] = sanitize ? PathSegment.Sanitize(text) : text;
+        }
+
+        return expanded;
     }
 
     /// <summary>A USB device goes over as itself; a block device as an emulated USB stick.</summary>

@@ -108,9 +108,10 @@ internal sealed class Template
     /// <summary>Expands with the device's values; a missing value expands to the empty string.</summary>
     public string Expand(DeviceView device)
     {
-        if (_parts.Length == 1 && !_parts[0].IsPlaceholder)
+        if (_parts.Length == 1)
         {
-            return _parts[0].Text;
+            // A literal, or one placeholder ("{serial}"): its text as it is, without a builder (issue 15: per event).
+            return _parts[0].IsPlaceholder ? TemplateNames.Resolve(device, _parts[0].Text) ?? string.Empty : _parts[0].Text;
         }
 
         var sb = new StringBuilder();
