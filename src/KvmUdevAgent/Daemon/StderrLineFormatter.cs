@@ -26,6 +26,9 @@ internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
     /// <summary>The text format's line: level, message with strings as they are, exception if any.</summary>
     public const string TextTemplate = "{Level:u3} {Message:lj}{NewLine}{Exception}";
 
+    // The line builder's size kept between lines (as DescriptionText's).
+    private const int MaxKeptCapacity = 4096;
+
     private readonly ITextFormatter _formatter;
     private readonly bool _text;
     private readonly StringWriter _line = new(CultureInfo.InvariantCulture);
@@ -112,6 +115,12 @@ internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
         Array.Clear(values);
         _line.WriteLine();
         output.Write(line);
+        if (line.Capacity > MaxKeptCapacity)
+        {
+            // A line grown by a huge hostile value is not kept at that size for the daemon's life.
+            line.Clear().Capacity = MaxKeptCapacity;
+        }
+
         return true;
     }
 
