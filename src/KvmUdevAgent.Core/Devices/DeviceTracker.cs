@@ -61,7 +61,7 @@ internal sealed class DeviceTracker
                 return new DeviceDecision(DeviceEventKind.Change, null);
 
             case UeventAction.Move:
-                string? oldPath = uevent.GetString("DEVPATH_OLD");
+                string? oldPath = uevent.GetKnownString(UeventKnownKeys.DevPathOld);
                 if (oldPath is not null && _devices.TryRemove(oldPath, out TrackedDevice? moved))
                 {
                     _devices[devPath] = moved with { DevPath = devPath };

@@ -17,7 +17,7 @@ public sealed class DeviceView
         Identity = identity;
         Sysfs = sysfs;
         Kernel = uevent.KernelName;
-        Driver = uevent.GetString(UeventKeys.Driver) ?? sysfs?.Driver;
+        Driver = uevent.GetKnownString(UeventKnownKeys.Driver) ?? sysfs?.Driver;
     }
 
     private DeviceView(Uevent uevent)

@@ -40,19 +40,19 @@ internal sealed partial class DeviceViewFactory
     public string SysfsRoot { get; }
 
     /// <summary>An event whose view is not built (no rule can match it) still tells the USB cache what went stale.</summary>
-    public void Observe(Uevent uevent) => _usbDevices?.Observe(uevent);
+    public void Observe(Uevent uevent) => _ = _usbDevices?.Observe(uevent);
 
     /// <summary>Builds the view without probing filesystems (for <c>test</c>, replays and benchmarks).</summary>
     public DeviceView Create(Uevent uevent, DeviceIdentity? remembered = null)
     {
-        _usbDevices?.Observe(uevent);
-        SysfsDevice? sysfs = OpenSysfs(uevent);
+        SysfsDevice? held = _usbDevices?.Observe(uevent);
+        SysfsDevice? sysfs = OpenSysfs(uevent, held);
         if (uevent.Action == UeventAction.Remove && remembered is not null)
         {
             return new DeviceView(uevent, remembered, null);
         }
 
-        return new DeviceView(uevent, BuildIdentity(uevent, sysfs, _usbDevices), sysfs);
+        return new DeviceView(uevent, BuildIdentity(uevent, sysfs, _usbDevices, held), sysfs);
     }
 
     /// <summary>
@@ -119,7 +119,8 @@ internal sealed partial class DeviceViewFactory
         view.Identity.SizeBytes != 0 &&
         view.Identity.DevNode is not null;
 
-    private SysfsDevice? OpenSysfs(Uevent uevent)
+    // held: the USB device the cache holds at the event's DEVPATH (UsbDeviceCache.Observe's answer).
+    private SysfsDevice? OpenSysfs(Uevent uevent, SysfsDevice? held)
     {
         // A removed device's directory is gone (or, worse, already reused); a replayed event may
         // come from another machine. Neither reads sysfs.
@@ -132,16 +133,20 @@ internal sealed partial class DeviceViewFactory
         // The event's own directory is read afresh (its attributes may have changed), but whether it
         // exists is known without a stat while its USB device is held.
         var device = new SysfsDevice(SysfsRoot, uevent.DevPath);
-        return _usbDevices?.Holds(uevent.DevPath) == true || device.Exists ? device : null;
+        return held is not null || device.Exists ? device : null;
     }
 
-    internal static DeviceIdentity BuildIdentity(Uevent e, SysfsDevice? sysfs, UsbDeviceCache? usbDevices = null)
+    // Issue 15: the event's properties are read by their known-key ids (a slot read each, one for an absent
+    // key), and the ids and PRODUCT from their bytes, without decoding them to strings; what each field
+    // says is the same (property test DeviceViewFactoryPropertyTests against the code before).
+    // held: what usbDevices.Observe returned for this event (the USB device held at its DEVPATH).
+    internal static DeviceIdentity BuildIdentity(Uevent e, SysfsDevice? sysfs, UsbDeviceCache? usbDevices = null, SysfsDevice? held = null)
     {
         // USB device names (B-P.P under usbB) are unambiguous, so the usb_device is found from the
         // DEVPATH itself: one directory check instead of a subsystem/DEVTYPE read per parent level.
         string? usbDevPath = UsbKernelName.FindUsbDevicePath(e.DevPath);
         SysfsDevice? usb = sysfs is null || usbDevPath is null ? null
-            : usbDevices is not null ? usbDevices.Get(usbDevPath)
+            : usbDevices is not null ? (held is not null && string.Equals(usbDevPath, e.DevPath, StringComparison.Ordinal) ? held : usbDevices.Get(usbDevPath))
             : new SysfsDevice(sysfs.SysfsRoot, usbDevPath) is { Exists: true } fresh ? fresh : null;
         int? bus = null;
         string? portPath = null;
@@ -152,9 +157,9 @@ internal sealed partial class DeviceViewFactory
         }
 
         bool isUsbDeviceEvent = e.Subsystem == "usb" && e.DevType == "usb_device";
-        string? product = e.Subsystem == "usb" ? e.GetString(UeventKeys.Product) : null;
+        bool usbSubsystem = e.Subsystem == "usb";
 
-        string? devName = e.GetString(UeventKeys.DevName) ?? sysfs?.GetUeventProperty(UeventKeys.DevName);
+        string? devName = e.GetKnownString(UeventKnownKeys.DevName) ?? sysfs?.GetUeventProperty(UeventKeys.DevName);
         string? devNode = DeviceNode.TryNormalize(devName, out string? node, out _) ? node : null;
 
         long? size = null;
@@ -172,22 +177,22 @@ internal sealed partial class DeviceViewFactory
             };
         }
 
-        var interfaces = InterfacesFrom(e.GetString(UeventKeys.IdUsbInterfaces), usb, usbDevices);
+        var interfaces = InterfacesFrom(e.GetKnownString(UeventKnownKeys.IdUsbInterfaces), usb, usbDevices);
         return new DeviceIdentity
         {
-            Vendor = UsbIdFrom(e, UeventKeys.IdVendorId, UeventKeys.IdUsbVendorId, usb, "idVendor", product, 0),
-            Product = UsbIdFrom(e, UeventKeys.IdModelId, UeventKeys.IdUsbModelId, usb, "idProduct", product, 1),
+            Vendor = UsbIdFrom(e, UeventKnownKeys.IdVendorId, UeventKnownKeys.IdUsbVendorId, usb, "idVendor", usbSubsystem, 0),
+            Product = UsbIdFrom(e, UeventKnownKeys.IdModelId, UeventKnownKeys.IdUsbModelId, usb, "idProduct", usbSubsystem, 1),
             // The raw sysfs serial first: ID_SERIAL_SHORT is udev's "safe" form (whitespace runs become
             // "_", and serials with control or non-ASCII bytes are dropped), so taking it first would
             // make the same drive match differently with source: udev and source: kernel.
-            Serial = usb is not null ? usb.GetAttribute("serial") : e.GetString(UeventKeys.IdSerialShort) ?? e.GetString(UeventKeys.IdUsbSerialShort),
+            Serial = usb is not null ? usb.GetAttribute("serial") : e.GetKnownString(UeventKnownKeys.IdSerialShort) ?? e.GetKnownString(UeventKnownKeys.IdUsbSerialShort),
             // udevd's ID_VENDOR/ID_MODEL on a mass-storage disk are the SCSI inquiry strings, and its
             // "safe" forms replace spaces; the USB strings themselves are read from sysfs, and only a
             // usb_device event without sysfs falls back to decoding ID_VENDOR_ENC/ID_MODEL_ENC.
-            Manufacturer = usb is not null ? usb.GetAttribute("manufacturer") : isUsbDeviceEvent ? Encoded(e, UeventKeys.IdVendorEnc, UeventKeys.IdVendor) : null,
-            Model = usb is not null ? usb.GetAttribute("product") : isUsbDeviceEvent ? Encoded(e, UeventKeys.IdModelEnc, UeventKeys.IdModel) : null,
-            BusNum = (isUsbDeviceEvent ? e.GetDecimal(UeventKeys.BusNum) : null) ?? IntFrom(usb?.GetAttribute("busnum")) ?? bus,
-            DevNum = (isUsbDeviceEvent ? e.GetDecimal(UeventKeys.DevNum) : null) ?? IntFrom(usb?.GetAttribute("devnum")),
+            Manufacturer = usb is not null ? usb.GetAttribute("manufacturer") : isUsbDeviceEvent ? Encoded(e, UeventKnownKeys.IdVendorEnc, UeventKnownKeys.IdVendor) : null,
+            Model = usb is not null ? usb.GetAttribute("product") : isUsbDeviceEvent ? Encoded(e, UeventKnownKeys.IdModelEnc, UeventKnownKeys.IdModel) : null,
+            BusNum = (isUsbDeviceEvent ? e.GetKnownDecimal(UeventKnownKeys.BusNum) : null) ?? IntFrom(usb?.GetAttribute("busnum")) ?? bus,
+            DevNum = (isUsbDeviceEvent ? e.GetKnownDecimal(UeventKnownKeys.DevNum) : null) ?? IntFrom(usb?.GetAttribute("devnum")),
             PortPath = portPath,
             UsbDevPath = usbDevPath,
             Interfaces = interfaces.List,
@@ -197,20 +202,19 @@ internal sealed partial class DeviceViewFactory
             DevNode = devNode,
             SizeBytes = size,
             Removable = removable,
-            FsLabel = Encoded(e, UeventKeys.IdFsLabelEnc, UeventKeys.IdFsLabel),
-            FsUuid = Encoded(e, UeventKeys.IdFsUuidEnc, UeventKeys.IdFsUuid),
-            FsType = e.GetString(UeventKeys.IdFsType),
+            FsLabel = Encoded(e, UeventKnownKeys.IdFsLabelEnc, UeventKnownKeys.IdFsLabel),
+            FsUuid = Encoded(e, UeventKnownKeys.IdFsUuidEnc, UeventKnownKeys.IdFsUuid),
+            FsType = e.GetKnownString(UeventKnownKeys.IdFsType),
         };
     }
 
-    private static UsbId? UsbIdFrom(Uevent e, string key, string usbKey, SysfsDevice? usb, string attribute, string? product, int productField)
+    private static UsbId? UsbIdFrom(Uevent e, int key, int usbKey, SysfsDevice? usb, string attribute, bool usbSubsystem, int productField)
     {
         // A property that is present decides, even when it does not parse: a bogus ID_VENDOR_ID
         // leaves the id unknown rather than quietly taking another source's word.
-        string? text = e.GetString(key) ?? e.GetString(usbKey);
-        if (text is not null)
+        if (e.TryGetKnown(key, out ReadOnlySpan<byte> text) || e.TryGetKnown(usbKey, out text))
         {
-            return UsbId.TryParse(text, out UsbId id, out _) ? id : null;
+            return UsbId.TryParse(text, out UsbId id) ? id : null;
         }
 
         if (usb is not null)
@@ -218,16 +222,16 @@ internal sealed partial class DeviceViewFactory
             return UsbId.TryParse(usb.GetAttribute(attribute), out UsbId id, out _) ? id : null;
         }
 
-        // PRODUCT is "vid/pid/bcd" in unpadded lower-case hex ("58f/6387/100").
-        if (product is not null)
+        // PRODUCT is "vid/pid/bcd" in unpadded lower-case hex ("58f/6387/100"). Only ASCII hex digits
+        // decode to hex digits, and '/' is the same byte as the character, so the bytes say what the text would.
+        if (usbSubsystem && e.TryGetKnown(UeventKnownKeys.Product, out ReadOnlySpan<byte> product))
         {
             int field = 0;
-            foreach (Range r in product.AsSpan().Split('/'))
+            foreach (Range r in product.Split((byte)'/'))
             {
                 if (field++ == productField)
                 {
-                    ReadOnlySpan<char> hex = product.AsSpan()[r];
-                    return hex.Length is >= 1 and <= 4 && ushort.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ushort v) ? new UsbId(v) : null;
+                    return UnpaddedHex(product[r]);
                 }
             }
         }
@@ -235,10 +239,33 @@ internal sealed partial class DeviceViewFactory
         return null;
     }
 
-    private static string? Encoded(Uevent e, string encodedKey, string plainKey)
+    // One to four hex digits (either case), as ushort.TryParse with AllowHexSpecifier reads them.
+    private static UsbId? UnpaddedHex(ReadOnlySpan<byte> hex)
     {
-        string? encoded = e.GetString(encodedKey);
-        return encoded is not null ? UdevEncoding.Decode(encoded) : e.GetString(plainKey);
+        if (hex.Length is < 1 or > 4)
+        {
+            return null;
+        }
+
+        int value = 0;
+        foreach (byte b in hex)
+        {
+            int digit = UsbId.HexDigit(b);
+            if (digit < 0)
+            {
+                return null;
+            }
+
+            value = (value << 4) | digit;
+        }
+
+        return new UsbId((ushort)value);
+    }
+
+    private static string? Encoded(Uevent e, int encodedKey, int plainKey)
+    {
+        string? encoded = e.GetKnownString(encodedKey);
+        return encoded is not null ? UdevEncoding.Decode(encoded) : e.GetKnownString(plainKey);
     }
 
     private static int? IntFrom(string? text) =>
@@ -248,27 +275,8 @@ internal sealed partial class DeviceViewFactory
     {
         if (packed is not null)
         {
-            // ":080650:030101:" — one ccsspp per distinct interface class triple.
-            var builder = ImmutableArray.CreateBuilder<string>();
-            foreach (Range r in packed.AsSpan().Split(':'))
-            {
-                ReadOnlySpan<char> t = packed.AsSpan()[r];
-                if (t.Length == 6 && IsHexByte(t[..2]) && IsHexByte(t[2..4]) && IsHexByte(t[4..]))
-                {
-                    string entry = string.Concat(t[..2].ToString(), ":", t[2..4].ToString(), ":", t[4..].ToString()).ToLowerInvariant();
-                    if (!builder.Contains(entry))
-                    {
-                        builder.Add(entry);
-                    }
-                }
-            }
-
-            // usb_id closes the list with ':' only when its walk ended normally; on "Corrupt data"
-            // it exports what it had, unclosed.
-            string? problem = packed.Length > 0 && !packed.EndsWith(':')
-                ? "ID_USB_INTERFACES is not closed with ':' (udev found the descriptors corrupt)"
-                : null;
-            return (builder.ToImmutable(), UsbInterfaceSource.UdevProperty, problem);
+            UsbInterfaceList list = UdevInterfacesProperty.Parse(packed);
+            return (list.Interfaces, UsbInterfaceSource.UdevProperty, list.Problem);
         }
 
         if (usb is null)

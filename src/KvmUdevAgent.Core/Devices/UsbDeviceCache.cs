@@ -69,8 +69,12 @@ internal sealed class UsbDeviceCache(string sysfsRoot)
         return read;
     }
 
-    /// <summary>Drops what <paramref name="uevent"/> makes stale; called with every event, before its view is built.</summary>
-    public void Observe(Uevent uevent)
+    /// <summary>
+    /// Drops what <paramref name="uevent"/> makes stale; called with every event, before its view is built.
+    /// Returns the USB device held at the event's own DEVPATH after that (what <see cref="Holds"/> and
+    /// <see cref="Get"/> would find there), or null: the caller needs not look it up again (issue 15).
+    /// </summary>
+    public SysfsDevice? Observe(Uevent uevent)
     {
         if (uevent.Action == UeventAction.Remove)
         {
@@ -78,7 +82,7 @@ internal sealed class UsbDeviceCache(string sysfsRoot)
             Forget(path);
             if (_devices.IsEmpty)
             {
-                return;
+                return null;
             }
 
             // A hub or controller going takes every device below it.
@@ -89,19 +93,31 @@ internal sealed class UsbDeviceCache(string sysfsRoot)
                     Forget(key);
                 }
             }
+
+            return null;
         }
-        else if (uevent.Coldplug && uevent.Action == UeventAction.Add)
+
+        if (uevent.Coldplug && uevent.Action == UeventAction.Add)
         {
             Forget(uevent.DevPath);
+            return null;
         }
-        else if (_devices.TryGetValue(uevent.DevPath, out SysfsDevice? held) && held is not null &&
-            uevent.GetDecimal(UeventKeys.DevNum) is { } devNum && Number(held.GetAttribute("devnum")) != devNum)
+
+        if (!_devices.TryGetValue(uevent.DevPath, out SysfsDevice? held) || held is null)
+        {
+            return null;
+        }
+
+        if (uevent.GetKnownDecimal(UeventKnownKeys.DevNum) is { } devNum && Number(held.GetAttribute("devnum")) != devNum)
         {
             // Another plug at the same port (the kernel numbers each plug anew), whose remove we did
             // not see in time: per-device queues run in parallel, and the kernel sends a remove before
             // the device's directory is gone, so an event of the old device may have read it back.
             Forget(uevent.DevPath);
+            return null;
         }
+
+        return held;
     }
 
     // DEVNUM is "005" in the event, "5" in sysfs.

@@ -30,6 +30,43 @@ public readonly record struct UsbId(ushort Value)
         return true;
     }
 
+    /// <summary>
+    /// <see cref="TryParse(ReadOnlySpan{char}, out UsbId, out string?)"/> of the UTF-8 text of <paramref name="utf8"/>,
+    /// read from the bytes (an event's value, issue 15): only four ASCII hex digits decode to four hex digits.
+    /// </summary>
+    internal static bool TryParse(ReadOnlySpan<byte> utf8, out UsbId id)
+    {
+        id = default;
+        if (utf8.Length != 4)
+        {
+            return false;
+        }
+
+        int value = 0;
+        foreach (byte b in utf8)
+        {
+            int digit = HexDigit(b);
+            if (digit < 0)
+            {
+                return false;
+            }
+
+            value = (value << 4) | digit;
+        }
+
+        id = new UsbId((ushort)value);
+        return true;
+    }
+
+    /// <summary>The value of one ASCII hex digit (either case), or -1.</summary>
+    internal static int HexDigit(byte b) => b switch
+    {
+        >= (byte)'0' and <= (byte)'9' => b - '0',
+        >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
+        >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
+        _ => -1,
+    };
+
     /// <summary>Four lower-case hex digits, as sysfs and udev print them.</summary>
     public override string ToString() => Value.ToString("x4", CultureInfo.InvariantCulture);
 }

@@ -16,6 +16,7 @@ public sealed class Uevent
     private readonly byte[] _data;
     private readonly PropertySlice[] _slices;
     private readonly UeventKeySlots _keys;
+    private string? _kernelName;
 
     internal Uevent(UeventSource source, byte[] data, PropertySlice[] slices, bool coldplug, long receivedTimestamp)
         : this(source, data, slices, UeventKeySlots.Index(data, slices), coldplug, receivedTimestamp)
@@ -75,14 +76,16 @@ public sealed class Uevent
     /// <summary>Number of properties, duplicates included, in arrival order.</summary>
     public int PropertyCount => _slices.Length;
 
+    // Made once per event (issue 15: the rules' bare view, the identity and the view each made it again).
+    // A race makes it twice, with the same text.
+
     /// <summary>The kernel name: the last segment of <see cref="DevPath"/>.</summary>
-    public string KernelName
+    public string KernelName => _kernelName ??= KernelNameOf(DevPath);
+
+    private static string KernelNameOf(string devPath)
     {
-        get
-        {
-            int slash = DevPath.LastIndexOf('/');
-            return slash < 0 ? DevPath : DevPath[(slash + 1)..];
-        }
+        int slash = devPath.LastIndexOf('/');
+        return slash < 0 ? devPath : devPath[(slash + 1)..];
     }
 
     /// <summary>Looks a property up by its raw key; the last occurrence wins, as in udev. Allocates nothing.</summary>
@@ -159,7 +162,11 @@ public sealed class Uevent
         return TryGetValue(keyBytes[..n], out value);
     }
 
-    private bool TryGetKnown(int knownKey, out ReadOnlySpan<byte> value)
+    /// <summary>
+    /// Looks up one of <see cref="UeventKnownKeys"/> by its id: one slot read, and nothing more when the
+    /// event does not have it. The same answer as <see cref="TryGetValue(string, out ReadOnlySpan{byte})"/> with its name.
+    /// </summary>
+    internal bool TryGetKnown(int knownKey, out ReadOnlySpan<byte> value)
     {
         int i = _keys.LastIndexOf(knownKey, _data, _slices);
         if (i < 0)
@@ -173,8 +180,13 @@ public sealed class Uevent
         return true;
     }
 
-    private string? GetKnownString(int knownKey) =>
+    /// <summary><see cref="GetString"/> of one of <see cref="UeventKnownKeys"/>, by its id.</summary>
+    internal string? GetKnownString(int knownKey) =>
         TryGetKnown(knownKey, out ReadOnlySpan<byte> value) ? UeventValueCache.GetString(value) : null;
+
+    /// <summary><see cref="GetDecimal"/> of one of <see cref="UeventKnownKeys"/>, by its id.</summary>
+    internal int? GetKnownDecimal(int knownKey) =>
+        TryGetKnown(knownKey, out ReadOnlySpan<byte> value) && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : null;
 
     /// <summary>The raw bytes of property <paramref name="index"/> (0-based, arrival order).</summary>
     public void GetProperty(int index, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)

@@ -14,12 +14,34 @@ namespace KvmUdevAgent.Core.Events;
 /// </summary>
 internal static class UeventKnownKeys
 {
-    // The constructor's own, first; the others in any order.
+    // The constructor's own, first; the others in any order. Each id is its key's row in s_names (a test pins them).
     public const int Action = 0;
     public const int DevPath = 1;
     public const int Subsystem = 2;
     public const int DevType = 3;
     public const int SeqNum = 4;
+    public const int Driver = 5;
+    public const int DevName = 6;
+    public const int Product = 7;
+    public const int BusNum = 8;
+    public const int DevNum = 9;
+    public const int DevPathOld = 10;
+    public const int IdVendorId = 11;
+    public const int IdUsbVendorId = 12;
+    public const int IdModelId = 13;
+    public const int IdUsbModelId = 14;
+    public const int IdSerialShort = 15;
+    public const int IdUsbSerialShort = 16;
+    public const int IdVendor = 17;
+    public const int IdVendorEnc = 18;
+    public const int IdModel = 19;
+    public const int IdModelEnc = 20;
+    public const int IdUsbInterfaces = 21;
+    public const int IdFsLabel = 22;
+    public const int IdFsLabelEnc = 23;
+    public const int IdFsUuid = 24;
+    public const int IdFsUuidEnc = 25;
+    public const int IdFsType = 26;
 
     private static readonly string[] s_names =
     [

@@ -24,6 +24,36 @@ public sealed class UeventKnownKeysTests
         }
     }
 
+    [Fact]
+    public void Ids_AreTheirKeysRows()
+    {
+        // The device view reads by these ids (issue 15): each must name its own key.
+        (int Id, string Key)[] ids =
+        [
+            (UeventKnownKeys.Action, UeventKeys.Action), (UeventKnownKeys.DevPath, UeventKeys.DevPath),
+            (UeventKnownKeys.Subsystem, UeventKeys.Subsystem), (UeventKnownKeys.DevType, UeventKeys.DevType),
+            (UeventKnownKeys.SeqNum, UeventKeys.SeqNum), (UeventKnownKeys.Driver, UeventKeys.Driver),
+            (UeventKnownKeys.DevName, UeventKeys.DevName), (UeventKnownKeys.Product, UeventKeys.Product),
+            (UeventKnownKeys.BusNum, UeventKeys.BusNum), (UeventKnownKeys.DevNum, UeventKeys.DevNum),
+            (UeventKnownKeys.DevPathOld, UeventKeys.DevPathOld),
+            (UeventKnownKeys.IdVendorId, UeventKeys.IdVendorId), (UeventKnownKeys.IdUsbVendorId, UeventKeys.IdUsbVendorId),
+            (UeventKnownKeys.IdModelId, UeventKeys.IdModelId), (UeventKnownKeys.IdUsbModelId, UeventKeys.IdUsbModelId),
+            (UeventKnownKeys.IdSerialShort, UeventKeys.IdSerialShort), (UeventKnownKeys.IdUsbSerialShort, UeventKeys.IdUsbSerialShort),
+            (UeventKnownKeys.IdVendor, UeventKeys.IdVendor), (UeventKnownKeys.IdVendorEnc, UeventKeys.IdVendorEnc),
+            (UeventKnownKeys.IdModel, UeventKeys.IdModel), (UeventKnownKeys.IdModelEnc, UeventKeys.IdModelEnc),
+            (UeventKnownKeys.IdUsbInterfaces, UeventKeys.IdUsbInterfaces),
+            (UeventKnownKeys.IdFsLabel, UeventKeys.IdFsLabel), (UeventKnownKeys.IdFsLabelEnc, UeventKeys.IdFsLabelEnc),
+            (UeventKnownKeys.IdFsUuid, UeventKeys.IdFsUuid), (UeventKnownKeys.IdFsUuidEnc, UeventKeys.IdFsUuidEnc),
+            (UeventKnownKeys.IdFsType, UeventKeys.IdFsType),
+        ];
+
+        Assert.Equal(UeventKnownKeys.Count, ids.Length);
+        foreach (var (id, key) in ids)
+        {
+            Assert.Equal(key, UeventKnownKeys.Name(id));
+        }
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("A")]

@@ -204,5 +204,18 @@ public sealed class UeventPropertyTests
         Assert.Equal(Text(Scan(properties, "DEVTYPE"u8)), e.DevType);
         byte[] seq = Scan(properties, "SEQNUM"u8) ?? [];
         Assert.Equal(System.Buffers.Text.Utf8Parser.TryParse(seq, out ulong n, out int used) && used == seq.Length ? n : 0, e.SeqNum);
+
+        // By id (the device view's way, issue 15): the answers by name.
+        for (int id = 0; id < UeventKnownKeys.Count; id++)
+        {
+            byte[]? expected = Scan(properties, UeventKnownKeys.Bytes(id));
+            Assert.Equal(expected is not null, e.TryGetKnown(id, out ReadOnlySpan<byte> actual));
+            Assert.Equal(expected ?? [], actual.ToArray());
+            Assert.Equal(e.GetString(UeventKnownKeys.Name(id)), e.GetKnownString(id));
+            Assert.Equal(e.GetDecimal(UeventKnownKeys.Name(id)), e.GetKnownDecimal(id));
+        }
+
+        string devPath = e.DevPath;
+        Assert.Equal(devPath.Contains('/') ? devPath[(devPath.LastIndexOf('/') + 1)..] : devPath, e.KernelName);
     }
 }
