@@ -14,8 +14,7 @@ namespace KvmUdevAgent.Bench.Agent;
 /// The pipeline thread's work per event of the throughput run (issue 15): the bench's udev-format
 /// <c>add</c> events of 256 fixture USB devices (parsed from their datagrams as the receive loop does),
 /// each taken in turn through the device's idle queue, the tracker, the device view (USB cache on,
-/// as in the daemon, warmed as the coldplug does) and the 1,000 rules of <see cref="ThroughputBenchmark"/>;
-/// and the receive thread's parse of those datagrams.
+/// as in the daemon, warmed as the coldplug does) and the 1,000 rules of <see cref="ThroughputBenchmark"/>.
 /// Bytes per event are what the GC collects on that thread.
 /// </summary>
 [MemoryDiagnoser]
@@ -29,7 +28,6 @@ public class PipelineEventBenchmarks : IDisposable
     private RuleSet _rules = RuleSet.Empty;
     private KeyedSerialQueue _queue = null!;
     private Uevent[] _events = [];
-    private byte[][] _datagrams = [];
     private int _next;
 
     [GlobalSetup]
@@ -37,7 +35,6 @@ public class PipelineEventBenchmarks : IDisposable
     {
         _fixture = new SysfsFixture();
         _events = new Uevent[Devices];
-        _datagrams = new byte[Devices][];
         for (int k = 0; k < Devices; k++)
         {
             SysfsFixture.Node node = _fixture.UsbDevice(1 + (k / 100), $"{1 + (k % 100 / 10)}.{1 + (k % 10)}", "abcd", k.ToString("x4", CultureInfo.InvariantCulture))
@@ -51,7 +48,6 @@ public class PipelineEventBenchmarks : IDisposable
             }
 
             _events[k] = uevent;
-            _datagrams[k] = datagram;
         }
 
         RuleLoadResult loaded = new RuleSetLoader(null, null).LoadTexts([("bench.yaml", ThroughputBenchmark.Rules())], 1);
@@ -76,13 +72,6 @@ public class PipelineEventBenchmarks : IDisposable
     {
         _fixture?.Dispose();
         GC.SuppressFinalize(this);
-    }
-
-    [Benchmark(Description = "receive thread: parse the datagram into an event")]
-    public Uevent? Parse()
-    {
-        UeventParser.TryParse(_datagrams[Next()], UeventSource.Udev, 0, out Uevent? uevent, out _);
-        return uevent;
     }
 
     [Benchmark(Description = "idle device queue: enqueue an item that completes at once")]
@@ -123,7 +112,6 @@ public class PipelineEventBenchmarks : IDisposable
         using var b = new PipelineEventBenchmarks();
         b.Setup();
         const int Rounds = 100 * Devices;
-        Measure("UeventParser.TryParse (the receive thread's)", () => b.Parse());
         Measure("idle queue, item completes at once", () => b.EnqueueIdle());
         Measure("RuleSet.MayMatch", () => b._rules.MayMatch(b._events[b.Next()]));
         Measure("DeviceViewFactory.Create", () => b._factory.Create(b._events[b.Next()]));

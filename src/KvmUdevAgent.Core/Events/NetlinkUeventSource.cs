@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
@@ -19,12 +20,6 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
     /// udevd's carry every property of the device, so allow far more. Larger ones are counted as Truncated.
     /// </summary>
     internal const int MaxDatagramBytes = 128 * 1024;
-
-    /// <summary>
-    /// Datagrams taken per <c>recvmmsg</c> when a backlog waits (issue 15). Each has a slot of
-    /// <see cref="MaxDatagramBytes"/>, but only the pages the kernel writes become resident.
-    /// </summary>
-    internal const int BatchDatagrams = 16;
 
     private readonly NetlinkSocket _socket;
     private readonly ILogger _logger;
@@ -103,7 +98,7 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
     private void ReceiveLoop()
     {
         ReceiveThreadId = Gettid();
-        var batch = new NetlinkReceiveBatch(BatchDatagrams, MaxDatagramBytes);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxDatagramBytes);
         Exception? failure = null;
         bool unexpected = false;
         try
@@ -122,8 +117,7 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
             bool woken = false;
             while (!_stopping)
             {
-                int count = _socket.TryReceive(batch);
-                if (count == 0)
+                if (!_socket.TryReceive(buffer, out NetlinkReceiveResult received))
                 {
                     if (overflowPending)
                     {
@@ -143,18 +137,53 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
                     continue;
                 }
 
-                // The datagrams of one receive all arrived by the time it returned: one clock read for them.
-                long timestamp = Stopwatch.GetTimestamp();
-                for (int k = 0; k < count; k++)
+                bool first = woken;
+                woken = false;
+
+                if (received.Overflow)
                 {
-                    bool first = woken;
-                    woken = false;
-                    if (Accept(batch, k, timestamp, first) is { } overflow)
-                    {
-                        overflowPending = true;
-                        socketOverran |= overflow;
-                    }
+                    Counters.AddOverrun();
+                    Log.ReceiveBufferOverrun(_logger, Kind);
+                    overflowPending = true;
+                    socketOverran = true;
+                    continue;
                 }
+
+                Counters.AddReceived();
+                long timestamp = Stopwatch.GetTimestamp();
+                RejectReason reason = CheckSender(received);
+                Uevent? uevent = null;
+                if (reason == RejectReason.None && received.Truncated)
+                {
+                    reason = RejectReason.Truncated;
+                }
+
+                if (reason == RejectReason.None)
+                {
+                    UeventParser.TryParse(buffer.AsSpan(0, received.Length), Kind, timestamp, out uevent, out reason);
+                }
+
+                if (uevent is null)
+                {
+                    Counters.Rejected.Increment(reason);
+                    Log.UeventRejected(_logger, Kind, received.Length, received.SenderPid, received.Uid, reason);
+                    _rejects.Writer.TryWrite(new UeventReject(Kind, reason, received.Length, received.SenderPid, received.HasCredentials ? received.Uid : uint.MaxValue, timestamp));
+                    continue;
+                }
+
+                OnAccepted(uevent);
+                if (!_events.TryWrite(uevent, _mayRunReader && first))
+                {
+                    // The ring is full: the pipeline is a whole ring behind. Waiting for it here would
+                    // leave the socket to overrun and lose events silently; this one is dropped instead
+                    // and the same resync as for an overrun follows, once the socket is empty.
+                    Counters.AddRingOverflow();
+                    Log.RingOverflow(_logger, Kind, _capacity);
+                    overflowPending = true;
+                    continue;
+                }
+
+                Counters.AddAccepted();
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
@@ -171,7 +200,7 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
         }
         finally
         {
-            batch.Dispose();
+            ArrayPool<byte>.Shared.Return(buffer);
             _events.TryComplete(failure);
             _overflows.Writer.TryComplete();
             _rejects.Writer.TryComplete();
@@ -184,56 +213,6 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
                 _stopped.SetResult();
             }
         }
-    }
-
-    /// <summary>
-    /// Checks, parses and hands on datagram <paramref name="index"/> of <paramref name="batch"/>. Null when
-    /// nothing was lost; else an overflow is pending: true for the socket's (<c>ENOBUFS</c>), false for a full ring.
-    /// </summary>
-    private bool? Accept(NetlinkReceiveBatch batch, int index, long timestamp, bool first)
-    {
-        ref readonly NetlinkReceiveResult received = ref batch.Results[index];
-        if (received.Overflow)
-        {
-            Counters.AddOverrun();
-            Log.ReceiveBufferOverrun(_logger, Kind);
-            return true;
-        }
-
-        Counters.AddReceived();
-        RejectReason reason = CheckSender(received);
-        Uevent? uevent = null;
-        if (reason == RejectReason.None && received.Truncated)
-        {
-            reason = RejectReason.Truncated;
-        }
-
-        if (reason == RejectReason.None)
-        {
-            UeventParser.TryParse(batch.Datagram(index), Kind, timestamp, out uevent, out reason);
-        }
-
-        if (uevent is null)
-        {
-            Counters.Rejected.Increment(reason);
-            Log.UeventRejected(_logger, Kind, received.Length, received.SenderPid, received.Uid, reason);
-            _rejects.Writer.TryWrite(new UeventReject(Kind, reason, received.Length, received.SenderPid, received.HasCredentials ? received.Uid : uint.MaxValue, timestamp));
-            return null;
-        }
-
-        OnAccepted(uevent);
-        if (!_events.TryWrite(uevent, _mayRunReader && first))
-        {
-            // The ring is full: the pipeline is a whole ring behind. Waiting for it here would
-            // leave the socket to overrun and lose events silently; this one is dropped instead
-            // and the same resync as for an overrun follows, once the socket is empty.
-            Counters.AddRingOverflow();
-            Log.RingOverflow(_logger, Kind, _capacity);
-            return false;
-        }
-
-        Counters.AddAccepted();
-        return null;
     }
 
     public async ValueTask DisposeAsync()

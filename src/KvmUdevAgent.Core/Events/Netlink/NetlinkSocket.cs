@@ -123,7 +123,7 @@ internal sealed partial class NetlinkSocket : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Blocks the calling thread until a datagram or an error (<c>ENOBUFS</c>) is queued on the socket:
-    /// true, and <see cref="TryReceive(NetlinkReceiveBatch)"/> tells which; or until <see cref="Interrupt"/> was called:
+    /// true, and <see cref="TryReceive"/> tells which; or until <see cref="Interrupt"/> was called:
     /// false, now and on every later call. Only one thread may wait, and the socket must not be
     /// disposed while it does: interrupt it and let it return first.
     /// </summary>
@@ -219,81 +219,22 @@ internal sealed partial class NetlinkSocket : IAsyncDisposable, IDisposable
                     throw NewException("recvmsg(AF_NETLINK)", error);
                 }
 
-                result = Result(&message, n, sender, buffer.Length);
+                bool hasCredentials = false;
+                uint uid = 0;
+                for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != null; c = CMSG_NXTHDR(&message, c))
+                {
+                    // Not CMSG_LEN: Tmds.LibC 0.5.0 rounds it up (32 for a 12-byte ucred), the kernel reports 28.
+                    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= (uint)(sizeof(cmsghdr) + sizeof(ucred)))
+                    {
+                        hasCredentials = true;
+                        uid = ((ucred*)CMSG_DATA(c))->uid;
+                    }
+                }
+
+                bool truncated = n > buffer.Length || (message.msg_flags & MSG_TRUNC) != 0;
+                result = new NetlinkReceiveResult((int)Math.Min(n, buffer.Length), sender.Pid, sender.Groups, hasCredentials, uid, truncated, Overflow: false);
                 return true;
             }
-        }
-    }
-
-    /// <summary>
-    /// Up to <see cref="NetlinkReceiveBatch.Capacity"/> queued datagrams in one non-blocking <c>recvmmsg</c>
-    /// (issue 15: one system call for a backlog instead of one per datagram), each checked exactly as
-    /// <see cref="TryReceive(Span{byte}, out NetlinkReceiveResult)"/> checks one: how many are in
-    /// <see cref="NetlinkReceiveBatch.Results"/>, 0 when none is queued (<c>EAGAIN</c>). An <c>ENOBUFS</c>
-    /// is reported as one result with <see cref="NetlinkReceiveResult.Overflow"/>, in the same place of the
-    /// stream as one <c>recvmsg</c> at a time would: the kernel reports it before any datagram, and when it
-    /// happens after some were taken, it returns those and keeps the error for the next call.
-    /// </summary>
-    public unsafe int TryReceive(NetlinkReceiveBatch batch)
-    {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        int capacity = batch.Capacity;
-        int controlLength = CMSG_SPACE(sizeof(ucred));
-        byte* control = stackalloc byte[controlLength * capacity];
-        SockaddrNl* senders = stackalloc SockaddrNl[capacity];
-        iovec* iovs = stackalloc iovec[capacity];
-        MMsgHdr* messages = stackalloc MMsgHdr[capacity];
-        while (true)
-        {
-            for (int k = 0; k < capacity; k++)
-            {
-                senders[k] = default;
-                iovs[k] = new iovec { iov_base = batch.Slot(k), iov_len = batch.DatagramBytes };
-                messages[k] = new MMsgHdr
-                {
-                    Header = new msghdr
-                    {
-                        msg_name = &senders[k],
-                        msg_namelen = (uint)sizeof(SockaddrNl),
-                        msg_iov = &iovs[k],
-                        msg_iovlen = 1,
-                        msg_control = control + (k * controlLength),
-                        msg_controllen = (uint)controlLength,
-                    },
-                };
-            }
-
-            // MSG_TRUNC makes each message's length the real datagram length, so truncation is detectable.
-            int n = RecvMMsg(_fd, messages, (uint)capacity, MSG_CMSG_CLOEXEC | MSG_DONTWAIT | MSG_TRUNC, null);
-            if (n < 0)
-            {
-                int error = Marshal.GetLastPInvokeError();
-                if (error == EINTR)
-                {
-                    continue;
-                }
-
-                if (error == EAGAIN)
-                {
-                    return 0;
-                }
-
-                if (error == ENOBUFS)
-                {
-                    batch.Results[0] = NetlinkReceiveResult.Overrun;
-                    return 1;
-                }
-
-                // Named as for one recvmsg: the batch is that call repeated, and the message is what the log has always said.
-                throw NewException("recvmsg(AF_NETLINK)", error);
-            }
-
-            for (int k = 0; k < n; k++)
-            {
-                batch.Results[k] = Result(&messages[k].Header, messages[k].Length, senders[k], batch.DatagramBytes);
-            }
-
-            return n;
         }
     }
 
@@ -334,25 +275,6 @@ internal sealed partial class NetlinkSocket : IAsyncDisposable, IDisposable
         }
     }
 
-    // One received message: its length (the datagram's real one, MSG_TRUNC), sender and credentials.
-    private static unsafe NetlinkReceiveResult Result(msghdr* message, long n, in SockaddrNl sender, int room)
-    {
-        bool hasCredentials = false;
-        uint uid = 0;
-        for (cmsghdr* c = CMSG_FIRSTHDR(message); c != null; c = CMSG_NXTHDR(message, c))
-        {
-            // Not CMSG_LEN: Tmds.LibC 0.5.0 rounds it up (32 for a 12-byte ucred), the kernel reports 28.
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= (uint)(sizeof(cmsghdr) + sizeof(ucred)))
-            {
-                hasCredentials = true;
-                uid = ((ucred*)CMSG_DATA(c))->uid;
-            }
-        }
-
-        bool truncated = n > room || (message->msg_flags & MSG_TRUNC) != 0;
-        return new NetlinkReceiveResult((int)Math.Min(n, room), sender.Pid, sender.Groups, hasCredentials, uid, truncated, Overflow: false);
-    }
-
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
@@ -376,19 +298,8 @@ internal sealed partial class NetlinkSocket : IAsyncDisposable, IDisposable
     [LibraryImport("libc.so.6", EntryPoint = "ppoll", SetLastError = true)]
     private static unsafe partial int PPoll(pollfd* fds, nuint count, timespec* timeout, sigset_t* mask);
 
-    [LibraryImport("libc.so.6", EntryPoint = "recvmmsg", SetLastError = true)]
-    private static unsafe partial int RecvMMsg(int fd, MMsgHdr* messages, uint count, int flags, timespec* timeout);
-
     [LibraryImport("libc.so.6", EntryPoint = "write")]
     private static unsafe partial nint Write(int fd, void* buffer, nuint count);
-
-    /// <summary><c>struct mmsghdr</c> (sys/socket.h), which Tmds.LibC 0.5.0 does not define.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MMsgHdr
-    {
-        public msghdr Header;
-        public uint Length;
-    }
 
     private static IOException NewException(string call) => NewException(call, errno);
 
