@@ -416,9 +416,9 @@ internal sealed partial class EventPipeline : IAsyncDisposable
 
         using var record = new AuditRecord(_audit, AuditTypes.EventRouted, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
         record.EndTimestamp = routedTimestamp;
-        record.Rule = string.Join(',', plan.Actions.Select(a => a.Rule).Distinct());
+        record.Rule = plan.RuleNames();
         record.Action = _dryRun ? "dry-run" : "route";
-        record.Target = string.Join("; ", plan.Actions.Select(a => a.Describe()));
+        record.Target = plan.Describe();
         record.Succeed();
     }
 
