@@ -14,7 +14,8 @@ namespace KvmUdevAgent.Bench.Agent;
 /// The pipeline thread's work per event of the throughput run (issue 15): the bench's udev-format
 /// <c>add</c> events of 256 fixture USB devices (parsed from their datagrams as the receive loop does),
 /// each taken in turn through the device's idle queue, the tracker, the device view (USB cache on,
-/// as in the daemon, warmed as the coldplug does) and the 1,000 rules of <see cref="ThroughputBenchmark"/>.
+/// as in the daemon, warmed as the coldplug does) and the 1,000 rules of <see cref="ThroughputBenchmark"/>;
+/// and the receive thread's parse of those datagrams.
 /// Bytes per event are what the GC collects on that thread.
 /// </summary>
 [MemoryDiagnoser]
@@ -28,6 +29,7 @@ public class PipelineEventBenchmarks : IDisposable
     private RuleSet _rules = RuleSet.Empty;
     private KeyedSerialQueue _queue = null!;
     private Uevent[] _events = [];
+    private byte[][] _datagrams = [];
     private int _next;
 
     [GlobalSetup]
@@ -35,6 +37,7 @@ public class PipelineEventBenchmarks : IDisposable
     {
         _fixture = new SysfsFixture();
         _events = new Uevent[Devices];
+        _datagrams = new byte[Devices][];
         for (int k = 0; k < Devices; k++)
         {
             SysfsFixture.Node node = _fixture.UsbDevice(1 + (k / 100), $"{1 + (k % 100 / 10)}.{1 + (k % 10)}", "abcd", k.ToString("x4", CultureInfo.InvariantCulture))
@@ -48,6 +51,7 @@ public class PipelineEventBenchmarks : IDisposable
             }
 
             _events[k] = uevent;
+            _datagrams[k] = datagram;
         }
 
         RuleLoadResult loaded = new RuleSetLoader(null, null).LoadTexts([("bench.yaml", ThroughputBenchmark.Rules())], 1);
@@ -72,6 +76,13 @@ public class PipelineEventBenchmarks : IDisposable
     {
         _fixture?.Dispose();
         GC.SuppressFinalize(this);
+    }
+
+    [Benchmark(Description = "receive thread: parse the datagram into an event")]
+    public Uevent? Parse()
+    {
+        UeventParser.TryParse(_datagrams[Next()], UeventSource.Udev, 0, out Uevent? uevent, out _);
+        return uevent;
     }
 
     [Benchmark(Description = "idle device queue: enqueue an item that completes at once")]
@@ -112,6 +123,7 @@ public class PipelineEventBenchmarks : IDisposable
         using var b = new PipelineEventBenchmarks();
         b.Setup();
         const int Rounds = 100 * Devices;
+        Measure("UeventParser.TryParse (the receive thread's)", () => b.Parse());
         Measure("idle queue, item completes at once", () => b.EnqueueIdle());
         Measure("RuleSet.MayMatch", () => b._rules.MayMatch(b._events[b.Next()]));
         Measure("DeviceViewFactory.Create", () => b._factory.Create(b._events[b.Next()]));

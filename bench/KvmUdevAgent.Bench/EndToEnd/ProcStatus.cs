@@ -34,7 +34,7 @@ internal static class ProcStatus
             if (line.StartsWith("RssAnon:", StringComparison.Ordinal) || line.StartsWith("RssFile:", StringComparison.Ordinal))
             {
                 long kib = long.Parse(line.AsSpan(8).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
-                parts.Add($"{line[3..7].ToLowerInvariant()} {kib / 1024.0:F1}");
+                parts.Add($"{line[3..7].ToLowerInvariant()} {kib / 1024.0:F2}");
             }
         }
 

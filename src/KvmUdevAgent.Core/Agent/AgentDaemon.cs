@@ -23,6 +23,9 @@ public sealed partial class AgentDaemon : IAsyncDisposable
 {
     private readonly AgentConfig _config;
     private readonly AgentDaemonOptions _options;
+    /// <summary>The category (Serilog's source context) of the agent's own log lines, the plan's line among them.</summary>
+    internal const string LogCategory = "KvmUdevAgent.Agent";
+
     private readonly ILogger _logger;
     private readonly RuleStore _rules;
     private readonly StateStore _state;
@@ -44,7 +47,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
     {
         _config = config;
         _options = options;
-        _logger = loggerFactory.CreateLogger("KvmUdevAgent.Agent");
+        _logger = loggerFactory.CreateLogger(LogCategory);
         _rules = rules;
         _state = state;
         _auditSink = auditSink;
@@ -68,7 +71,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
 
         var executor = new PlanExecutor(vms, _mounts, new HookRunner(loggerFactory.CreateLogger<HookRunner>(), cgroups), state, _audit, _counters, _logger);
         _reconcile = new VmReconcileCoordinator(vms, rules, tracker, state, _audit, _logger);
-        _pipeline = new EventPipeline(views, tracker, rules, executor, new ColdplugEnumerator(config.SysfsRoot), _reconcile, _audit, _counters, _logger, options.DryRun);
+        _pipeline = new EventPipeline(views, tracker, rules, executor, new ColdplugEnumerator(config.SysfsRoot), _reconcile, _audit, _counters, _logger, options.PlanLog ?? new LoggerPlanLog(_logger), options.DryRun);
         Executor = executor;
     }
 
@@ -87,7 +90,7 @@ public sealed partial class AgentDaemon : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        ILogger logger = loggerFactory.CreateLogger("KvmUdevAgent.Agent");
+        ILogger logger = loggerFactory.CreateLogger(LogCategory);
 
         var rules = new RuleStore(config.RulesDir, config.Vms.Keys.ToHashSet(StringComparer.Ordinal), new RulePermissions(options.RulesOwnerUid));
         RuleReloadResult loaded = rules.Load();

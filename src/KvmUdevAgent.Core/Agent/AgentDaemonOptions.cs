@@ -14,4 +14,7 @@ public sealed record AgentDaemonOptions
 
     /// <summary>Owner that rule files must have (hooks run as root). Default 0; tests may set their own uid.</summary>
     public uint RulesOwnerUid { get; init; }
+
+    /// <summary>Where the plans' lines go; null: through the logger factory's <c>ILogger</c> (<see cref="LoggerPlanLog"/>).</summary>
+    internal IPlanLog? PlanLog { get; init; }
 }

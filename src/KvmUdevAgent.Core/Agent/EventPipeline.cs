@@ -29,6 +29,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
     private readonly IAuditWriter _audit;
     private readonly AgentCounters _counters;
     private readonly ILogger _logger;
+    private readonly IPlanLog _planLog;
     private readonly bool _dryRun;
     private readonly KeyedSerialQueue _observe;
     private readonly KeyedSerialQueue _act;
@@ -47,6 +48,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
         IAuditWriter audit,
         AgentCounters counters,
         ILogger logger,
+        IPlanLog planLog,
         bool dryRun,
         int maxQueuedPerDevice = KeyedSerialQueue.DefaultMaxPending)
     {
@@ -59,6 +61,7 @@ internal sealed partial class EventPipeline : IAsyncDisposable
         _audit = audit;
         _counters = counters;
         _logger = logger;
+        _planLog = planLog;
         _dryRun = dryRun;
         _observeEvent = (uevent, cancellationToken) => ObserveAsync((Uevent)uevent!, cancellationToken);
         _observe = new KeyedSerialQueue(maxQueuedPerDevice, devPath => cancellationToken => ResyncDeviceAsync(devPath, cancellationToken));
@@ -255,12 +258,8 @@ internal sealed partial class EventPipeline : IAsyncDisposable
     /// </summary>
     internal void Announce(Uevent uevent, DeviceView device, Plan plan, long routedTimestamp)
     {
-        if (_logger.IsEnabled(LogLevel.Information))
-        {
-            // The plan's text is built only when the line is rendered (PlanText).
-            Log.Plan(_logger, uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, new PlanText(plan));
-        }
-
+        // The plan's text is built only when the line is written.
+        _planLog.Plan(uevent.Coldplug ? "coldplug" : uevent.ActionText, uevent.DevPath, plan);
         AuditRouted(device, plan, routedTimestamp);
     }
 
@@ -417,9 +416,9 @@ internal sealed partial class EventPipeline : IAsyncDisposable
 
         using var record = new AuditRecord(_audit, AuditTypes.EventRouted, device.Event.ReceivedTimestamp).WithEvent(device.Event).WithIdentity(device.Identity);
         record.EndTimestamp = routedTimestamp;
-        record.Rule = string.Join(',', plan.Actions.Select(a => a.Rule).Distinct());
+        record.Rule = plan.RuleNames();
         record.Action = _dryRun ? "dry-run" : "route";
-        record.Target = string.Join("; ", plan.Actions.Select(a => a.Describe()));
+        record.Target = plan.Describe();
         record.Succeed();
     }
 

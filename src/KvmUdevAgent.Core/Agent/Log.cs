@@ -11,8 +11,11 @@ internal static partial class Log
     [LoggerMessage(LogEvents.AgentStopping, LogLevel.Information, "Stopping: finishing {Busy} devices with work in flight")]
     public static partial void Stopping(ILogger logger, int busy);
 
-    /// <summary>Said only after <c>IsEnabled</c> (EventPipeline.Announce), so the call does not ask again (issue 15).</summary>
-    [LoggerMessage(LogEvents.AgentPlan, LogLevel.Information, "Plan for {Action} {DevPath}: {Plan}", SkipEnabledCheck = true)]
+    /// <summary><see cref="Plan"/>'s message template; the daemon's log makes the same line from it (<see cref="IPlanLog"/>).</summary>
+    public const string PlanTemplate = "Plan for {Action} {DevPath}: {Plan}";
+
+    /// <summary>Said only after <c>IsEnabled</c> (<see cref="LoggerPlanLog"/>), so the call does not ask again (issue 15).</summary>
+    [LoggerMessage(LogEvents.AgentPlan, LogLevel.Information, PlanTemplate, SkipEnabledCheck = true)]
     public static partial void Plan(ILogger logger, string action, string devPath, PlanText plan);
 
     [LoggerMessage(LogEvents.AgentActionFailed, LogLevel.Warning, "Failed to {Action} {DevPath} ({Target}): {Error}")]

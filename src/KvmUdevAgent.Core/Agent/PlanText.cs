@@ -13,7 +13,10 @@ namespace KvmUdevAgent.Core.Agent;
 /// </summary>
 internal sealed class PlanText(Plan plan)
 {
-    public void WriteTo(TextWriter output)
+    public void WriteTo(TextWriter output) => Write(plan, output);
+
+    /// <summary><paramref name="plan"/>'s text, written into <paramref name="output"/>.</summary>
+    public static void Write(Plan plan, TextWriter output)
     {
         ImmutableArray<PlannedAction> actions = plan.Actions;
         for (int i = 0; i < actions.Length; i++)

@@ -5,35 +5,49 @@ namespace KvmUdevAgent.Core.Events;
 
 /// <summary>
 /// One uevent, immutable. The properties are kept as the raw <c>KEY=VALUE</c> bytes they arrived
-/// in (values may be any bytes but NUL, including invalid UTF-8) plus an index of slices, so
-/// parsing costs one buffer and one index per event, not one string per property. The handful
+/// in (values may be any bytes but NUL, including invalid UTF-8) followed by an index of where each
+/// one's <c>=</c> and NUL are, in one buffer (<see cref="PropertyBounds"/>), so parsing costs one
+/// array and this object per event, not one string per property. The handful
 /// of properties every stage needs are decoded once, at construction. Where the keys the agent
 /// reads (<see cref="UeventKnownKeys"/>) last occur is recorded when the event is built, so looking
 /// one of them up reads a slot instead of comparing the keys of every property.
 /// </summary>
 public sealed class Uevent
 {
+    // The properties, then their index (PropertyBounds); _count properties.
     private readonly byte[] _data;
-    private readonly PropertySlice[] _slices;
+    private readonly int _count;
     private readonly UeventKeySlots _keys;
     private string? _kernelName;
 
+    // slices: anywhere in data, in property order (built from decoded or raw properties: replay, coldplug).
     internal Uevent(UeventSource source, byte[] data, PropertySlice[] slices, bool coldplug, long receivedTimestamp)
-        : this(source, data, slices, UeventKeySlots.Index(data, slices), coldplug, receivedTimestamp)
+        : this(source, Pack(data, slices, out int count, out UeventKeySlots keys), count, keys, coldplug, receivedTimestamp)
     {
     }
 
-    // keys: where the known keys are in slices (the parser records them as it reads the keys).
-    internal Uevent(UeventSource source, byte[] data, PropertySlice[] slices, in UeventKeySlots keys, bool coldplug, long receivedTimestamp)
+    // buffer: the properties and their index (PropertyBounds); keys: where the known keys are in it (the
+    // parser records them as it reads the keys).
+    internal Uevent(UeventSource source, byte[] buffer, int count, in UeventKeySlots keys, bool coldplug, long receivedTimestamp)
     {
-        _data = data;
-        _slices = slices;
+        _data = buffer;
+        _count = count;
         _keys = keys;
         Source = source;
         Coldplug = coldplug;
         ReceivedTimestamp = receivedTimestamp;
-        ActionText = GetKnownString(UeventKnownKeys.Action) ?? string.Empty;
-        Action = UeventActions.Parse(ActionText);
+        // A known action word is one of UeventActions' own strings: no lookup in the value cache (issue 15).
+        if (TryGetKnown(UeventKnownKeys.Action, out ReadOnlySpan<byte> action))
+        {
+            Action = UeventActions.Parse(action);
+            ActionText = Action == UeventAction.Unknown ? UeventValueCache.GetString(action) : Action.ToWord();
+        }
+        else
+        {
+            ActionText = string.Empty;
+            Action = UeventAction.Unknown;
+        }
+
         DevPath = GetKnownString(UeventKnownKeys.DevPath) ?? string.Empty;
         Subsystem = GetKnownString(UeventKnownKeys.Subsystem) ?? string.Empty;
         DevType = GetKnownString(UeventKnownKeys.DevType);
@@ -74,7 +88,7 @@ public sealed class Uevent
     public long ReceivedTimestamp { get; }
 
     /// <summary>Number of properties, duplicates included, in arrival order.</summary>
-    public int PropertyCount => _slices.Length;
+    public int PropertyCount => _count;
 
     // Made once per event (issue 15: the rules' bare view, the identity and the view each made it again).
     // A race makes it twice, with the same text.
@@ -97,9 +111,10 @@ public sealed class Uevent
             return TryGetKnown(id, out value);
         }
 
-        for (int i = _slices.Length - 1; i >= 0; i--)
+        ReadOnlySpan<int> bounds = Bounds;
+        for (int i = _count - 1; i >= 0; i--)
         {
-            ref readonly PropertySlice s = ref _slices[i];
+            PropertySlice s = PropertyBounds.Slice(bounds, i);
             if (_data.AsSpan(s.KeyOffset, s.KeyLength).SequenceEqual(key))
             {
                 value = _data.AsSpan(s.ValueOffset, s.ValueLength);
@@ -139,11 +154,11 @@ public sealed class Uevent
         // Every key the agent asks for is ASCII: compared as it stands, without encoding it first. Ascii.Equals
         // never matches a key that is not ASCII, which is looked up encoded below. The arrays are read through
         // locals: as fields they were loaded again on every turn of the loop (issue 15's profile).
-        ReadOnlySpan<PropertySlice> slices = _slices;
+        ReadOnlySpan<int> bounds = Bounds;
         ReadOnlySpan<byte> data = _data;
-        for (int i = slices.Length - 1; i >= 0; i--)
+        for (int i = _count - 1; i >= 0; i--)
         {
-            ref readonly PropertySlice s = ref slices[i];
+            PropertySlice s = PropertyBounds.Slice(bounds, i);
             if (s.KeyLength == key.Length && System.Text.Ascii.Equals(data.Slice(s.KeyOffset, s.KeyLength), key))
             {
                 value = data.Slice(s.ValueOffset, s.ValueLength);
@@ -168,15 +183,15 @@ public sealed class Uevent
     /// </summary>
     internal bool TryGetKnown(int knownKey, out ReadOnlySpan<byte> value)
     {
-        int i = _keys.LastIndexOf(knownKey, _data, _slices);
+        ReadOnlySpan<int> bounds = Bounds;
+        int i = _keys.LastIndexOf(knownKey, _data, bounds);
         if (i < 0)
         {
             value = default;
             return false;
         }
 
-        ref readonly PropertySlice s = ref _slices[i];
-        value = _data.AsSpan(s.ValueOffset, s.ValueLength);
+        value = PropertyBounds.Value(_data, bounds, i);
         return true;
     }
 
@@ -191,7 +206,7 @@ public sealed class Uevent
     /// <summary>The raw bytes of property <paramref name="index"/> (0-based, arrival order).</summary>
     public void GetProperty(int index, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
-        ref readonly PropertySlice s = ref _slices[index];
+        PropertySlice s = PropertyBounds.Slice(Bounds, index);
         key = _data.AsSpan(s.KeyOffset, s.KeyLength);
         value = _data.AsSpan(s.ValueOffset, s.ValueLength);
     }
@@ -201,9 +216,9 @@ public sealed class Uevent
     {
         get
         {
-            for (int i = 0; i < _slices.Length; i++)
+            for (int i = 0; i < _count; i++)
             {
-                PropertySlice s = _slices[i];
+                PropertySlice s = PropertyBounds.Slice(PropertyBounds.Of(_data, _count), i);
                 yield return new(
                     Encoding.UTF8.GetString(_data, s.KeyOffset, s.KeyLength),
                     Encoding.UTF8.GetString(_data, s.ValueOffset, s.ValueLength));
@@ -242,6 +257,45 @@ public sealed class Uevent
         }
 
         return new Uevent(source, buffer.ToArray(), slices.ToArray(), coldplug, receivedTimestamp) { KnownBefore = knownBefore };
+    }
+
+    private ReadOnlySpan<int> Bounds => PropertyBounds.Of(_data, _count);
+
+    // The properties at slices (anywhere in data) laid out afresh, each KEY=VALUE\0, with their index.
+    private static byte[] Pack(byte[] data, PropertySlice[] slices, out int count, out UeventKeySlots keys)
+    {
+        int length = 0;
+        foreach (PropertySlice s in slices)
+        {
+            length += s.KeyLength + s.ValueLength + 2;
+        }
+
+        byte[] properties = new byte[length];
+        int[] bounds = new int[2 * slices.Length];
+        keys = default;
+        int at = 0;
+        for (int i = 0; i < slices.Length; i++)
+        {
+            PropertySlice s = slices[i];
+            ReadOnlySpan<byte> key = data.AsSpan(s.KeyOffset, s.KeyLength);
+            key.CopyTo(properties.AsSpan(at));
+            int id = UeventKnownKeys.Find(key);
+            if (id >= 0)
+            {
+                keys.Record(id, i);
+            }
+
+            at += s.KeyLength;
+            bounds[2 * i] = at;
+            properties[at++] = (byte)'=';
+            data.AsSpan(s.ValueOffset, s.ValueLength).CopyTo(properties.AsSpan(at));
+            at += s.ValueLength;
+            bounds[(2 * i) + 1] = at;
+            properties[at++] = 0;
+        }
+
+        count = slices.Length;
+        return PropertyBounds.Build(properties, bounds);
     }
 
     /// <inheritdoc />

@@ -20,27 +20,11 @@ internal struct UeventKeySlots
 
     private byte _slot;
 
-    /// <summary>The slots of the properties <paramref name="slices"/> of <paramref name="data"/> (for events not built by the parser).</summary>
-    public static UeventKeySlots Index(ReadOnlySpan<byte> data, ReadOnlySpan<PropertySlice> slices)
-    {
-        var slots = default(UeventKeySlots);
-        for (int i = 0; i < slices.Length; i++)
-        {
-            int id = UeventKnownKeys.Find(data.Slice(slices[i].KeyOffset, slices[i].KeyLength));
-            if (id >= 0)
-            {
-                slots.Record(id, i);
-            }
-        }
-
-        return slots;
-    }
-
     /// <summary>Notes that property <paramref name="index"/> has key <paramref name="id"/>; called in property order, so the last wins.</summary>
     public void Record(int id, int index) => this[id] = index < Beyond - 1 ? (byte)(index + 1) : Beyond;
 
-    /// <summary>The index of key <paramref name="id"/>'s last occurrence among <paramref name="slices"/>, or -1.</summary>
-    public readonly int LastIndexOf(int id, ReadOnlySpan<byte> data, ReadOnlySpan<PropertySlice> slices)
+    /// <summary>The index of key <paramref name="id"/>'s last occurrence among the properties of <paramref name="data"/> (<see cref="PropertyBounds"/>), or -1.</summary>
+    public readonly int LastIndexOf(int id, ReadOnlySpan<byte> data, ReadOnlySpan<int> bounds)
     {
         byte slot = this[id];
         if (slot != Beyond)
@@ -49,9 +33,9 @@ internal struct UeventKeySlots
         }
 
         ReadOnlySpan<byte> key = UeventKnownKeys.Bytes(id);
-        for (int i = slices.Length - 1; i >= 0; i--)
+        for (int i = (bounds.Length / 2) - 1; i >= 0; i--)
         {
-            if (data.Slice(slices[i].KeyOffset, slices[i].KeyLength).SequenceEqual(key))
+            if (PropertyBounds.Key(data, bounds, i).SequenceEqual(key))
             {
                 return i;
             }

@@ -10,7 +10,7 @@ internal sealed partial class RuleSet
     {
         if (matches.IsEmpty)
         {
-            return new Plan(PlanDevice.From(device), [], Generation);
+            return Plan.For(device, [], Generation);
         }
 
         // Sized for the common case, one action a rule, so that the array is the builder's own (issue 15).
@@ -52,7 +52,7 @@ internal sealed partial class RuleSet
             actions.Reverse();
         }
 
-        return new Plan(PlanDevice.From(device), actions.Count == actions.Capacity ? actions.MoveToImmutable() : actions.ToImmutable(), Generation);
+        return Plan.For(device, actions.Count == actions.Capacity ? actions.MoveToImmutable() : actions.ToImmutable(), Generation);
     }
 
     private static string[] Expand(ImmutableArray<Template> templates, DeviceView device, bool sanitize)

@@ -12,7 +12,7 @@ namespace KvmUdevAgent.Daemon;
 /// <see cref="StartAsync"/>, because the host signals systemd (READY=1) only after every hosted
 /// service has started, and .NET 10 runs <see cref="BackgroundService.ExecuteAsync"/> in the background.
 /// </summary>
-internal sealed partial class AgentHostedService(AgentConfig config, DaemonOptions options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime) : BackgroundService
+internal sealed partial class AgentHostedService(AgentConfig config, DaemonOptions options, ILoggerFactory loggerFactory, IPlanLog planLog, IHostApplicationLifetime lifetime) : BackgroundService
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("KvmUdevAgent.Host");
     private AgentDaemon? _daemon;
@@ -22,7 +22,7 @@ internal sealed partial class AgentHostedService(AgentConfig config, DaemonOptio
     {
         _daemon = await AgentDaemon.StartAsync(
             config,
-            new AgentDaemonOptions { DryRun = options.DryRun, ShutdownGrace = options.ShutdownTimeout - TimeSpan.FromSeconds(1) },
+            new AgentDaemonOptions { DryRun = options.DryRun, ShutdownGrace = options.ShutdownTimeout - TimeSpan.FromSeconds(1), PlanLog = planLog },
             loggerFactory,
             cancellationToken).ConfigureAwait(false);
         _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>

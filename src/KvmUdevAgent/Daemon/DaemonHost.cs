@@ -41,10 +41,12 @@ internal static class DaemonHost
         // daemon never changes these options after start, so nothing monitors them.
         builder.Services.AddSingleton<IOptions<HostOptions>>(Options.Create(new HostOptions { ShutdownTimeout = options.ShutdownTimeout }));
         builder.Services.AddSingleton<IOptions<ConsoleLifetimeOptions>>(Options.Create(new ConsoleLifetimeOptions { SuppressStatusMessages = true }));
-        Serilog.Core.Logger logger = CreateLogger(config, options);
+        Serilog.Core.Logger logger = CreateLogger(config, options, out StderrLogSink? stderr);
         // Serilog's own ILoggerFactory in place of Microsoft.Extensions.Logging's: the levels and the
         // two category filters are Serilog's (CreateLogger), so no LoggerFilterOptions are monitored.
         builder.Services.AddSerilog(logger, dispose: true);
+        // The plans' lines go to the same logger without Microsoft.Extensions.Logging (issue 15).
+        builder.Services.AddSingleton<IPlanLog>(new SerilogPlanLog(logger, stderr));
         // The host's lifetime logs through ILogger<ApplicationLifetime>: closed here, the compiler
         // builds it ahead instead of the type loader at run time.
         builder.Services.AddSingleton<ILogger<ApplicationLifetime>>(sp => new Logger<ApplicationLifetime>(sp.GetRequiredService<ILoggerFactory>()));
@@ -63,8 +65,10 @@ internal static class DaemonHost
         return builder.Build();
     }
 
-    private static Serilog.Core.Logger CreateLogger(AgentConfig config, DaemonOptions options)
+    /// <summary>The daemon's logger; <paramref name="stderr"/> is its one sink when it logs to stderr (<see cref="SerilogPlanLog"/> queues plans' lines there).</summary>
+    private static Serilog.Core.Logger CreateLogger(AgentConfig config, DaemonOptions options, out StderrLogSink? stderr)
     {
+        stderr = null;
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(options.Verbose ? LogEventLevel.Debug : LogEventLevel.Information)
             // A start failure is printed once, by 'run', with every diagnostic; the host's own
@@ -78,7 +82,9 @@ internal static class DaemonHost
             return configuration.WriteToSyslog(settings.ForLog()).CreateLogger();
         }
 
-        return WriteToStderr(configuration, options.LogFormat, Console.OpenStandardError(), LogQueueCapacity).CreateLogger();
+        Serilog.Core.Logger logger = WriteToStderr(configuration, options.LogFormat, Console.OpenStandardError(), LogQueueCapacity, out StderrLogSink sink).CreateLogger();
+        stderr = sink;
+        return logger;
     }
 
     /// <summary>
@@ -87,12 +93,17 @@ internal static class DaemonHost
     /// stderr is a local pipe (journald, a terminal, the tests), and under --dry-run the plan lines
     /// are the output itself.
     /// </summary>
-    internal static LoggerConfiguration WriteToStderr(LoggerConfiguration configuration, LogFormat format, Stream output, int queueCapacity)
+    internal static LoggerConfiguration WriteToStderr(LoggerConfiguration configuration, LogFormat format, Stream output, int queueCapacity) =>
+        WriteToStderr(configuration, format, output, queueCapacity, out _);
+
+    /// <inheritdoc cref="WriteToStderr(LoggerConfiguration, LogFormat, Stream, int)"/>
+    internal static LoggerConfiguration WriteToStderr(LoggerConfiguration configuration, LogFormat format, Stream output, int queueCapacity, out StderrLogSink sink)
     {
         // Kept as the object, not its text, until the writer thread renders the line: the plan's text is
         // built there, off the event path, and in the text format written straight into the writer's buffer.
         configuration = configuration.Destructure.AsScalar<PlanText>();
-        return configuration.WriteTo.Sink(new StderrLogSink(new StderrLineFormatter(format), output, queueCapacity));
+        sink = new StderrLogSink(new StderrLineFormatter(format), output, queueCapacity);
+        return configuration.WriteTo.Sink(sink);
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using KvmUdevAgent.Core.Agent;
+using KvmUdevAgent.Core.Rules;
 using Serilog.Events;
 using Serilog.Formatting;
 using Serilog.Formatting.Compact;
@@ -29,12 +30,17 @@ internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
     // The line builder's size kept between lines (as DescriptionText's).
     private const int MaxKeptCapacity = 4096;
 
+    // The plan line's template (PlanLine), when the text format can write it itself: no format, no alignment,
+    // only the line's own properties (else the line goes through its LogEvent, as any other).
+    private static readonly MessageTemplateToken[]? s_planTokens = PlanTokens();
+
     private readonly ITextFormatter _formatter;
     private readonly bool _text;
     private readonly StringWriter _line = new(CultureInfo.InvariantCulture);
     private MessageTemplate? _template;
     private MessageTemplateToken[] _tokens = [];
     private object?[] _values = [];
+    private readonly object?[] _planValues = new object?[s_planTokens?.Length ?? 0];
 
     public StderrLineFormatter(LogFormat format)
     {
@@ -51,6 +57,30 @@ internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
 
         RenderDeferredText(logEvent);
         _formatter.Format(logEvent, output);
+    }
+
+    /// <summary>
+    /// A plan's line as the pipeline said it: in the text format written here from its parts, with the
+    /// text <see cref="Format(LogEvent, TextWriter)"/> gives its event; else its event, formatted.
+    /// </summary>
+    public void Format(PlanLine line, TextWriter output)
+    {
+        if (!_text || s_planTokens is not { } tokens)
+        {
+            Format(line.ToLogEvent(), output);
+            return;
+        }
+
+        object?[] values = _planValues;
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            if (tokens[i] is PropertyToken property)
+            {
+                values[i] = line.ValueOf(property.PropertyName);
+            }
+        }
+
+        WriteLine(tokens, values, output);
     }
 
     public void Dispose() => _line.Dispose();
@@ -89,9 +119,20 @@ internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
 
         if (!hasPlan)
         {
+            Array.Clear(values);
             return false;
         }
 
+        WriteLine(tokens, values, output);
+        return true;
+    }
+
+    /// <summary>
+    /// <c>INF </c>, the template's text and <paramref name="values"/> (strings as they are; a plan through
+    /// <see cref="PlanText"/>), a new line; clears <paramref name="values"/>.
+    /// </summary>
+    private void WriteLine(MessageTemplateToken[] tokens, object?[] values, TextWriter output)
+    {
         // Made whole in a builder kept from line to line, then copied: a plan that cannot be described
         // (it throws) leaves no half line behind, as when its text was made before the line.
         StringBuilder line = _line.GetStringBuilder().Clear();
@@ -102,9 +143,13 @@ internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
             {
                 _line.Write(text.Text);
             }
-            else if (values[i] is PlanText plan)
+            else if (values[i] is PlanText planText)
             {
-                plan.WriteTo(_line);
+                planText.WriteTo(_line);
+            }
+            else if (values[i] is Plan plan)
+            {
+                PlanText.Write(plan, _line);
             }
             else
             {
@@ -120,8 +165,21 @@ internal sealed class StderrLineFormatter : ITextFormatter, IDisposable
             // A line grown by a huge hostile value is not kept at that size for the daemon's life.
             line.Clear().Capacity = MaxKeptCapacity;
         }
+    }
 
-        return true;
+    private static MessageTemplateToken[]? PlanTokens()
+    {
+        MessageTemplateToken[] tokens = [.. PlanLine.Template.Tokens];
+        foreach (MessageTemplateToken token in tokens)
+        {
+            if (token is PropertyToken property && (property.Format is not null || property.Alignment is not null || property.PropertyName
+                is not (PlanLine.ActionProperty or PlanLine.DevPathProperty or PlanLine.PlanProperty)))
+            {
+                return null;
+            }
+        }
+
+        return tokens;
     }
 
     private MessageTemplateToken[] TokensOf(MessageTemplate template)

@@ -2,7 +2,6 @@ using System.Text;
 using Serilog.Core;
 using Serilog.Debugging;
 using Serilog.Events;
-using Serilog.Formatting;
 
 namespace KvmUdevAgent.Daemon;
 
@@ -34,19 +33,20 @@ internal sealed class StderrLogSink : ILogEventSink, IDisposable
     /// <summary>How long the thread, woken by a line, lets more lines come before it takes them.</summary>
     private const int CoalesceMilliseconds = 1;
 
-    private readonly ITextFormatter _formatter;
+    private readonly StderrLineFormatter _formatter;
     private readonly StreamWriter _writer;
     private readonly int _capacity;
     private readonly object _gate = new();
     private readonly Thread _thread;
-    private Queue<LogEvent> _queued = new();
-    private Queue<LogEvent> _taken = new();
+    // Lines: a LogEvent, or a plan's line as the pipeline said it (PlanLine), made into text here.
+    private Queue<object> _queued = new();
+    private Queue<object> _taken = new();
     private bool _writerWaiting;
     private int _loggersWaiting;
     private bool _stopping;
     private int _disposed;
 
-    public StderrLogSink(ITextFormatter formatter, Stream output, int capacity)
+    public StderrLogSink(StderrLineFormatter formatter, Stream output, int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _formatter = formatter;
@@ -57,7 +57,15 @@ internal sealed class StderrLogSink : ILogEventSink, IDisposable
     }
 
     /// <summary>Any thread: queues the line, waiting while <c>capacity</c> lines are queued. After disposal, drops it.</summary>
-    public void Emit(LogEvent logEvent)
+    public void Emit(LogEvent logEvent) => Enqueue(logEvent);
+
+    /// <summary>
+    /// Any thread: queues a plan's line, to be made into text by the writer thread, in order with the
+    /// others (<see cref="SerilogPlanLog"/>); waits and drops as <see cref="Emit(LogEvent)"/>.
+    /// </summary>
+    public void Emit(PlanLine line) => Enqueue(line);
+
+    private void Enqueue(object line)
     {
         lock (_gate)
         {
@@ -73,7 +81,7 @@ internal sealed class StderrLogSink : ILogEventSink, IDisposable
                 return;
             }
 
-            _queued.Enqueue(logEvent);
+            _queued.Enqueue(line);
             if (_writerWaiting)
             {
                 _writerWaiting = false;
@@ -106,7 +114,7 @@ internal sealed class StderrLogSink : ILogEventSink, IDisposable
             // stderr closed: nothing was left to write anyway (the thread flushed last).
         }
 
-        (_formatter as IDisposable)?.Dispose();
+        _formatter.Dispose();
     }
 
     private void WriteLoop()
@@ -146,9 +154,9 @@ internal sealed class StderrLogSink : ILogEventSink, IDisposable
                 }
             }
 
-            while (_taken.TryDequeue(out LogEvent? logEvent))
+            while (_taken.TryDequeue(out object? line))
             {
-                Write(logEvent);
+                Write(line);
             }
 
             if (Volatile.Read(ref _queued).Count == 0)
@@ -160,11 +168,18 @@ internal sealed class StderrLogSink : ILogEventSink, IDisposable
         Flush();
     }
 
-    private void Write(LogEvent logEvent)
+    private void Write(object line)
     {
         try
         {
-            _formatter.Format(logEvent, _writer);
+            if (line is PlanLine plan)
+            {
+                _formatter.Format(plan, _writer);
+            }
+            else
+            {
+                _formatter.Format((LogEvent)line, _writer);
+            }
         }
         catch (IOException)
         {

@@ -27,7 +27,7 @@ public sealed class PlanTextTests
         Gen.Int[0, 100].Select(m => TimeSpan.FromMinutes(m)),
         Gen.Int[0, 1000].Select(s => TimeSpan.FromSeconds(s)));
 
-    private static readonly Gen<PlannedAction> s_action = Gen.OneOf<PlannedAction>(
+    internal static readonly Gen<PlannedAction> Actions = Gen.OneOf<PlannedAction>(
         Gen.Select(s_text, s_text.Array[0, 4], s_timeout, Gen.Bool, s_text,
             (rule, argv, timeout, refused, why) => new PlannedHook(rule, [.. argv], timeout) { Refusal = refused ? why : null }),
         Gen.Select(s_text, s_text, Gen.Enum<AttachKind>(), Gen.Bool, Gen.Int[0, 2], Gen.Bool, s_text,
@@ -40,7 +40,7 @@ public sealed class PlanTextTests
     [Fact]
     public void ToString_ArbitraryDeviceStrings_SameTextAsTheStringBuildingCode()
     {
-        s_action.Array[0, 4].Sample(actions =>
+        Actions.Array[0, 4].Sample(actions =>
         {
             var plan = new Plan(null!, [.. actions], 1);
 

@@ -59,6 +59,25 @@ public sealed class RuleSetTests : IDisposable
             plan);
     }
 
+    [Theory]
+    [InlineData("add")]
+    [InlineData("remove")]
+    public void Evaluate_SeedDrive_PlanDescribesTheDeviceWhenAsked(string action)
+    {
+        var drive = _sysfs.AddSeedFlashDrive();
+        RuleSet rules = new RuleSetLoader(RuleCorpus.KnownVms, null).LoadDirectory(RuleCorpus.Directory("good"), 3).RuleSet!;
+        DeviceView view = View(drive.UsbDevice, action);
+
+        Plan plan = rules.Evaluate(view);
+        Plan copy = plan with { Actions = [.. plan.Actions.Skip(1)] };
+
+        Assert.Equal(PlanDevice.From(view), plan.Device);
+        Assert.Equal(PlanDevice.From(view), copy.Device);
+        Assert.Equal(
+            System.Text.Json.JsonSerializer.Serialize(new Plan(PlanDevice.From(view), plan.Actions, plan.Generation), RulesJsonContext.Default.Plan),
+            System.Text.Json.JsonSerializer.Serialize(plan, RulesJsonContext.Default.Plan));
+    }
+
     [Fact]
     public void Evaluate_BindEvent_RuleWithoutActionDoesNothing()
     {
