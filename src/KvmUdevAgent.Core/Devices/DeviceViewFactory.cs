@@ -231,35 +231,12 @@ internal sealed partial class DeviceViewFactory
             {
                 if (field++ == productField)
                 {
-                    return UnpaddedHex(product[r]);
+                    return UsbId.TryParseHex(product[r], 1, 4, out UsbId id) ? id : null;
                 }
             }
         }
 
         return null;
-    }
-
-    // One to four hex digits (either case), as ushort.TryParse with AllowHexSpecifier reads them.
-    private static UsbId? UnpaddedHex(ReadOnlySpan<byte> hex)
-    {
-        if (hex.Length is < 1 or > 4)
-        {
-            return null;
-        }
-
-        int value = 0;
-        foreach (byte b in hex)
-        {
-            int digit = UsbId.HexDigit(b);
-            if (digit < 0)
-            {
-                return null;
-            }
-
-            value = (value << 4) | digit;
-        }
-
-        return new UsbId((ushort)value);
     }
 
     private static string? Encoded(Uevent e, int encodedKey, int plainKey)
@@ -315,9 +292,7 @@ internal sealed partial class DeviceViewFactory
         return ([.. interfaces.Select(i => i.Entry)], interfaces.Count > 0 ? UsbInterfaceSource.InterfaceChildren : UsbInterfaceSource.Unknown, null);
     }
 
-    private static bool IsHexByte(string? s) => s is not null && IsHexByte(s.AsSpan());
-
-    private static bool IsHexByte(ReadOnlySpan<char> s) => s.Length == 2 && char.IsAsciiHexDigit(s[0]) && char.IsAsciiHexDigit(s[1]);
+    private static bool IsHexByte(string? s) => s is not null && UdevInterfacesProperty.IsHexByte(s);
 
     private static partial class Log
     {

@@ -65,7 +65,8 @@ internal static class UdevInterfacesProperty
         return new UsbInterfaceList(builder.ToImmutable(), problem);
     }
 
-    private static bool IsHexByte(ReadOnlySpan<char> s) => s.Length == 2 && char.IsAsciiHexDigit(s[0]) && char.IsAsciiHexDigit(s[1]);
+    /// <summary>Two ASCII hex digits (either case): one byte of a class triple.</summary>
+    internal static bool IsHexByte(ReadOnlySpan<char> s) => s.Length == 2 && char.IsAsciiHexDigit(s[0]) && char.IsAsciiHexDigit(s[1]);
 
     private sealed record Entry(string Packed, UsbInterfaceList List);
 }

@@ -34,38 +34,25 @@ public readonly record struct UsbId(ushort Value)
     /// <see cref="TryParse(ReadOnlySpan{char}, out UsbId, out string?)"/> of the UTF-8 text of <paramref name="utf8"/>,
     /// read from the bytes (an event's value, issue 15): only four ASCII hex digits decode to four hex digits.
     /// </summary>
-    internal static bool TryParse(ReadOnlySpan<byte> utf8, out UsbId id)
+    internal static bool TryParse(ReadOnlySpan<byte> utf8, out UsbId id) =>
+        TryParseHex(utf8, 4, 4, out id);
+
+    /// <summary>
+    /// <paramref name="minDigits"/> to <paramref name="maxDigits"/> (at most 4) hex digits of either case, as
+    /// UTF-8 bytes, with nothing around them.
+    /// </summary>
+    internal static bool TryParseHex(ReadOnlySpan<byte> utf8, int minDigits, int maxDigits, out UsbId id)
     {
+        if (utf8.Length >= minDigits && utf8.Length <= maxDigits &&
+            ushort.TryParse(utf8, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ushort value))
+        {
+            id = new UsbId(value);
+            return true;
+        }
+
         id = default;
-        if (utf8.Length != 4)
-        {
-            return false;
-        }
-
-        int value = 0;
-        foreach (byte b in utf8)
-        {
-            int digit = HexDigit(b);
-            if (digit < 0)
-            {
-                return false;
-            }
-
-            value = (value << 4) | digit;
-        }
-
-        id = new UsbId((ushort)value);
-        return true;
+        return false;
     }
-
-    /// <summary>The value of one ASCII hex digit (either case), or -1.</summary>
-    internal static int HexDigit(byte b) => b switch
-    {
-        >= (byte)'0' and <= (byte)'9' => b - '0',
-        >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
-        >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
-        _ => -1,
-    };
 
     /// <summary>Four lower-case hex digits, as sysfs and udev print them.</summary>
     public override string ToString() => Value.ToString("x4", CultureInfo.InvariantCulture);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace KvmUdevAgent.Core.Events;
@@ -261,7 +262,7 @@ public sealed class Uevent
 
     private ReadOnlySpan<int> Bounds => PropertyBounds.Of(_data, _count);
 
-    // The properties at slices (anywhere in data) laid out afresh, each KEY=VALUE\0, with their index.
+    // The properties at slices (anywhere in data) laid out afresh in one buffer, each KEY=VALUE\0, with their index.
     private static byte[] Pack(byte[] data, PropertySlice[] slices, out int count, out UeventKeySlots keys)
     {
         int length = 0;
@@ -270,15 +271,16 @@ public sealed class Uevent
             length += s.KeyLength + s.ValueLength + 2;
         }
 
-        byte[] properties = new byte[length];
-        int[] bounds = new int[2 * slices.Length];
+        count = slices.Length;
+        byte[] buffer = new byte[PropertyBounds.IndexOffset(length) + (count * PropertyBounds.EntryBytes)];
+        Span<int> bounds = MemoryMarshal.Cast<byte, int>(buffer.AsSpan(buffer.Length - (count * PropertyBounds.EntryBytes)));
         keys = default;
         int at = 0;
-        for (int i = 0; i < slices.Length; i++)
+        for (int i = 0; i < count; i++)
         {
             PropertySlice s = slices[i];
             ReadOnlySpan<byte> key = data.AsSpan(s.KeyOffset, s.KeyLength);
-            key.CopyTo(properties.AsSpan(at));
+            key.CopyTo(buffer.AsSpan(at));
             int id = UeventKnownKeys.Find(key);
             if (id >= 0)
             {
@@ -287,15 +289,14 @@ public sealed class Uevent
 
             at += s.KeyLength;
             bounds[2 * i] = at;
-            properties[at++] = (byte)'=';
-            data.AsSpan(s.ValueOffset, s.ValueLength).CopyTo(properties.AsSpan(at));
+            buffer[at++] = (byte)'=';
+            data.AsSpan(s.ValueOffset, s.ValueLength).CopyTo(buffer.AsSpan(at));
             at += s.ValueLength;
             bounds[(2 * i) + 1] = at;
-            properties[at++] = 0;
+            buffer[at++] = 0;
         }
 
-        count = slices.Length;
-        return PropertyBounds.Build(properties, bounds);
+        return buffer;
     }
 
     /// <inheritdoc />
