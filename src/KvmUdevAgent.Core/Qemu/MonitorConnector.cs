@@ -11,6 +11,8 @@ internal static class MonitorConnector
 {
     public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromSeconds(5);
 
+    private const int MaxEventsBeforeGreeting = 64;
+
     /// <param name="endpoint">Where the monitor listens.</param>
     /// <param name="protocol"><see cref="MonitorProtocol.Auto"/> to detect; otherwise the greeting must agree.</param>
     /// <param name="commandTimeout">Per-command timeout, also used for the greeting.</param>
@@ -76,8 +78,7 @@ internal static class MonitorConnector
         {
             if (detected == MonitorProtocol.Qmp)
             {
-                byte[] greeting = await transport.ReadLineAsync(greetingTimeout.Token).ConfigureAwait(false)
-                    ?? throw new MonitorDisconnectedException("The monitor closed during its greeting.");
+                byte[] greeting = await ReadQmpGreetingAsync(transport, greetingTimeout.Token).ConfigureAwait(false);
                 return await QmpConnection.OpenAsync(transport, greeting, commandTimeout, greetingTimeout.Token).ConfigureAwait(false);
             }
 
@@ -86,6 +87,31 @@ internal static class MonitorConnector
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             throw new MonitorTimeoutException("No complete greeting from " + endpoint + " within " + greetingWait.TotalMilliseconds + " ms.", e);
+        }
+    }
+
+    /// <summary>
+    /// The first line that is not an event. QEMU (7.2 measured) writes an event emitted between the
+    /// previous client's leaving and this client's greeting to this client, before the greeting:
+    /// the monitor still counts as negotiated until it handles the new connection. Such an event
+    /// was meant for the client that left, so it is dropped; a peer that sends nothing but events
+    /// is cut off after <see cref="MaxEventsBeforeGreeting"/>.
+    /// </summary>
+    private static async Task<byte[]> ReadQmpGreetingAsync(MonitorTransport transport, CancellationToken cancellationToken)
+    {
+        for (int events = 0; ; events++)
+        {
+            byte[] line = await transport.ReadLineAsync(cancellationToken).ConfigureAwait(false)
+                ?? throw new MonitorDisconnectedException("The monitor closed during its greeting.");
+            if (!QmpConnection.IsEvent(line))
+            {
+                return line;
+            }
+
+            if (events == MaxEventsBeforeGreeting)
+            {
+                throw new MonitorProtocolException("The monitor sent more than " + MaxEventsBeforeGreeting + " events and no QMP greeting.");
+            }
         }
     }
 

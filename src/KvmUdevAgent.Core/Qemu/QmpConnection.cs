@@ -80,6 +80,21 @@ internal sealed partial class QmpConnection : IMonitorConnection
         }
     }
 
+    /// <summary>Whether <paramref name="line"/> is a QMP event: a JSON object with an <c>event</c> member.</summary>
+    internal static bool IsEvent(ReadOnlySpan<byte> line)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(line);
+            using JsonDocument document = JsonDocument.ParseValue(ref reader);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("event", out _);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     internal static QemuVersion ParseGreeting(ReadOnlySpan<byte> greeting)
     {
         try
