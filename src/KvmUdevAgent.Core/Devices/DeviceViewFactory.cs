@@ -150,7 +150,9 @@ internal sealed partial class DeviceViewFactory
             : new SysfsDevice(sysfs.SysfsRoot, usbDevPath) is { Exists: true } fresh ? fresh : null;
         int? bus = null;
         string? portPath = null;
-        if (usbDevPath is not null && UsbKernelName.TryParse(usbDevPath.AsSpan(usbDevPath.LastIndexOf('/') + 1), out int b, out string? p))
+        // usb sits at usbDevPath: a held USB device parses its name once for all its events (issue 15: a string each).
+        if (usb is not null ? usb.TryParseUsbName(out int b, out string? p)
+            : usbDevPath is not null && UsbKernelName.TryParse(usbDevPath.AsSpan(usbDevPath.LastIndexOf('/') + 1), out b, out p))
         {
             bus = b;
             portPath = p;

@@ -18,8 +18,10 @@ internal sealed class SysfsDevice
     private Attribute[] _attributes = [];
     private string? _directory;
     private string? _kernel;
+    // Resolved parent: null until asked, s_noParent when there is none (no flag: one is made per event, issue 15).
+    private static readonly SysfsDevice s_noParent = new(string.Empty, string.Empty);
     private SysfsDevice? _parent;
-    private bool _parentResolved;
+    private UsbName? _usbName;
 
     public SysfsDevice(string sysfsRoot, string devPath)
     {
@@ -54,13 +56,8 @@ internal sealed class SysfsDevice
         get
         {
             // Resolved once and kept, so ATTRS{} walks of many rules share one attribute cache per parent.
-            if (!_parentResolved)
-            {
-                _parent = ResolveParent();
-                _parentResolved = true;
-            }
-
-            return _parent;
+            SysfsDevice parent = _parent ??= ResolveParent() ?? s_noParent;
+            return ReferenceEquals(parent, s_noParent) ? null : parent;
         }
     }
 
@@ -87,6 +84,18 @@ internal sealed class SysfsDevice
                 return new SysfsDevice(SysfsRoot, path);
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="UsbKernelName.TryParse(ReadOnlySpan{char}, out int, out string?)"/> of the last segment of
+    /// <see cref="DevPath"/>, parsed once: the USB device cache shares one device between all its events.
+    /// </summary>
+    public bool TryParseUsbName(out int bus, out string? portPath)
+    {
+        UsbName name = _usbName ??= UsbName.Of(DevPath);
+        bus = name.Bus;
+        portPath = name.PortPath;
+        return name.Parsed;
     }
 
     /// <summary>DEVTYPE from the device's <c>uevent</c> file (<c>usb_device</c>, <c>disk</c>, ...), or null.</summary>
@@ -257,4 +266,10 @@ internal sealed class SysfsDevice
     }
 
     private readonly record struct Attribute(string Name, string? Value);
+
+    private sealed record UsbName(bool Parsed, int Bus, string? PortPath)
+    {
+        public static UsbName Of(string devPath) =>
+            new(UsbKernelName.TryParse(devPath.AsSpan(devPath.LastIndexOf('/') + 1), out int bus, out string? portPath), bus, portPath);
+    }
 }

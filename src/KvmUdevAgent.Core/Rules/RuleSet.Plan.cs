@@ -13,8 +13,10 @@ internal sealed partial class RuleSet
             return Plan.For(device, [], Generation);
         }
 
-        // Sized for the common case, one action a rule, so that the array is the builder's own (issue 15).
-        var actions = ImmutableArray.CreateBuilder<PlannedAction>(matches.Length);
+        // One action a rule is the common case: an array of that size becomes the plan's own when it is
+        // full, with no builder around it (issue 15: the builder was 40 B a plan).
+        var actions = new PlannedAction[matches.Length];
+        int count = 0;
         bool reverse = false;
         foreach (RuleMatch match in matches)
         {
@@ -24,13 +26,13 @@ internal sealed partial class RuleSet
             if (!match.Shadowed && d.Attach is { } attach)
             {
                 AttachKind kind = attach.Kind ?? DefaultKind(device);
-                actions.Add(match.Reverse ? new PlannedDetach(d.Name, attach.Vm, kind) : PlanAttach(d.Name, attach.Vm, kind, attach.ReadOnly, attach.Removable, device.Identity));
+                Add(ref actions, ref count, match.Reverse ? new PlannedDetach(d.Name, attach.Vm, kind) : PlanAttach(d.Name, attach.Vm, kind, attach.ReadOnly, attach.Removable, device.Identity));
             }
 
             if (!match.Shadowed && d.Mount is { } mount)
             {
                 string path = string.Join('/', Expand(rule.MountSegments, device, sanitize: true));
-                actions.Add(match.Reverse
+                Add(ref actions, ref count, match.Reverse
                     ? new PlannedUnmount(d.Name, path)
                     : new PlannedMount(d.Name, path, [.. MountOptions.Resolve(mount.Options, mount.Allow)], device.Identity.FsType));
             }
@@ -41,7 +43,7 @@ internal sealed partial class RuleSet
                 if (!argv.IsEmpty)
                 {
                     ImmutableArray<string> expanded = ImmutableCollectionsMarshal.AsImmutableArray(Expand(argv, device, sanitize: false));
-                    actions.Add(new PlannedHook(d.Name, expanded, hook.Timeout) { Refusal = PlannedHook.Refuse(argv, expanded) });
+                    Add(ref actions, ref count, new PlannedHook(d.Name, expanded, hook.Timeout) { Refusal = PlannedHook.Refuse(argv, expanded) });
                 }
             }
         }
@@ -49,10 +51,20 @@ internal sealed partial class RuleSet
         // A removal undoes in the opposite order of the add: last done, first undone.
         if (reverse)
         {
-            actions.Reverse();
+            Array.Reverse(actions, 0, count);
         }
 
-        return Plan.For(device, actions.Count == actions.Capacity ? actions.MoveToImmutable() : actions.ToImmutable(), Generation);
+        return Plan.For(device, count == 0 ? [] : ImmutableCollectionsMarshal.AsImmutableArray(count == actions.Length ? actions : actions[..count]), Generation);
+    }
+
+    private static void Add(ref PlannedAction[] actions, ref int count, PlannedAction action)
+    {
+        if (count == actions.Length)
+        {
+            Array.Resize(ref actions, Math.Max(4, count * 2));
+        }
+
+        actions[count++] = action;
     }
 
     private static string[] Expand(ImmutableArray<Template> templates, DeviceView device, bool sanitize)
