@@ -27,14 +27,15 @@ internal sealed class KernelUeventSource : NetlinkUeventSource
     protected override RejectReason CheckSender(in NetlinkReceiveResult received) =>
         received.SenderPid == 0 ? RejectReason.None : RejectReason.Spoofed;
 
-    protected override void OnAccepted(Uevent uevent)
+    protected override void OnAccepted(ReadOnlySpan<byte> properties, ReadOnlySpan<int> bounds, in UeventKeySlots keys)
     {
         ulong previous = _sequence.Last;
-        ulong missing = _sequence.Observe(uevent.SeqNum);
+        ulong seqNum = Uevent.SeqNumOf(properties, bounds, keys);
+        ulong missing = _sequence.Observe(seqNum);
         if (missing > 0)
         {
             Counters.AddSequenceGap(missing);
-            Log.SequenceGap(Logger, Kind, previous, uevent.SeqNum, missing);
+            Log.SequenceGap(Logger, Kind, previous, seqNum, missing);
             SignalOverflow(UeventOverflowKind.SequenceGap, missing);
         }
     }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using KvmUdevAgent.Core.Events.Netlink;
@@ -20,6 +21,12 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
     /// udevd's carry every property of the device, so allow far more. Larger ones are counted as Truncated.
     /// </summary>
     internal const int MaxDatagramBytes = 128 * 1024;
+
+    /// <summary>
+    /// While the pipeline still takes a backlog from the ring after the socket went quiet, the loop looks
+    /// again this often, to give the backlog's memory back once it is gone (<see cref="UeventRing.TrimIfEmpty"/>).
+    /// </summary>
+    private const int TrimRetryMilliseconds = 100;
 
     private readonly NetlinkSocket _socket;
     private readonly ILogger _logger;
@@ -42,7 +49,7 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
         _mayRunReader = options.ResumeIdleReaderInline;
         // The ring between the receive loop and the pipeline. The loop only ever tries to write
         // (see ReceiveLoop): it never waits on anything but the socket.
-        _events = new UeventRing(options.Capacity);
+        _events = new UeventRing(kind, options.Capacity);
         _overflows = Channel.CreateBounded<UeventOverflow>(new BoundedChannelOptions(1)
         {
             SingleWriter = true,
@@ -85,8 +92,12 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
     /// <summary>Decides whether the sender may speak on this group; <see cref="RejectReason.None"/> to accept.</summary>
     protected abstract RejectReason CheckSender(in NetlinkReceiveResult received);
 
-    /// <summary>Called for each accepted event before it is handed on, in arrival order, on the loop's thread.</summary>
-    protected virtual void OnAccepted(Uevent uevent)
+    /// <summary>
+    /// Called for each accepted event before it is handed on, in arrival order, on the loop's thread, with its
+    /// properties (<paramref name="properties"/> indexed by <paramref name="bounds"/>, <see cref="PropertyBounds"/>,
+    /// the known keys at <paramref name="keys"/>): it becomes a <see cref="Uevent"/> only when the consumer takes it.
+    /// </summary>
+    protected virtual void OnAccepted(ReadOnlySpan<byte> properties, ReadOnlySpan<int> bounds, in UeventKeySlots keys)
     {
     }
 
@@ -95,6 +106,7 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
 
     protected ILogger Logger => _logger;
 
+    [SkipLocalsInit]
     private void ReceiveLoop()
     {
         ReceiveThreadId = Gettid();
@@ -115,6 +127,8 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
             // quiet spell may run an idle reader on this thread (UeventRing) before the loop reads on.
             // The ones read after it, while the loop drains the socket, never do.
             bool woken = false;
+            // The index of a datagram's properties; on the stack unless the datagram is large (a pooled array, given back after it).
+            Span<int> stackBounds = stackalloc int[UeventParser.MaxStackBounds];
             while (!_stopping)
             {
                 if (!_socket.TryReceive(buffer, out NetlinkReceiveResult received))
@@ -125,7 +139,7 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
                         SignalOverflow(socketOverran ? UeventOverflowKind.ReceiveBufferOverrun : UeventOverflowKind.RingOverflow, 0);
                         socketOverran = false;
                     }
-                    else if (!_socket.WaitReadable())
+                    else if (!_socket.WaitReadable(_events.TrimIfEmpty() ? Timeout.Infinite : TrimRetryMilliseconds))
                     {
                         break;
                     }
@@ -152,35 +166,53 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
                 Counters.AddReceived();
                 long timestamp = Stopwatch.GetTimestamp();
                 RejectReason reason = CheckSender(received);
-                Uevent? uevent = null;
                 if (reason == RejectReason.None && received.Truncated)
                 {
                     reason = RejectReason.Truncated;
                 }
 
-                if (reason == RejectReason.None)
+                // Checked and indexed here, exactly as a parse would (the rejects and the counters are the same);
+                // made into a Uevent only when the consumer takes it from the ring.
+                int[]? rented = null;
+                try
                 {
-                    UeventParser.TryParse(buffer.AsSpan(0, received.Length), Kind, timestamp, out uevent, out reason);
-                }
+                    ReadOnlySpan<byte> datagram = buffer.AsSpan(0, received.Length);
+                    Span<int> bounds = reason == RejectReason.None ? UeventParser.BoundsFor(datagram.Length, ref rented, stackBounds) : default;
+                    int start = 0, length = 0, count = 0;
+                    UeventKeySlots keys = default;
+                    if (reason == RejectReason.None)
+                    {
+                        reason = UeventParser.TryIndex(datagram, Kind, bounds, out start, out length, out count, out keys);
+                    }
 
-                if (uevent is null)
-                {
-                    Counters.Rejected.Increment(reason);
-                    Log.UeventRejected(_logger, Kind, received.Length, received.SenderPid, received.Uid, reason);
-                    _rejects.Writer.TryWrite(new UeventReject(Kind, reason, received.Length, received.SenderPid, received.HasCredentials ? received.Uid : uint.MaxValue, timestamp));
-                    continue;
-                }
+                    if (reason != RejectReason.None)
+                    {
+                        Counters.Rejected.Increment(reason);
+                        Log.UeventRejected(_logger, Kind, received.Length, received.SenderPid, received.Uid, reason);
+                        _rejects.Writer.TryWrite(new UeventReject(Kind, reason, received.Length, received.SenderPid, received.HasCredentials ? received.Uid : uint.MaxValue, timestamp));
+                        continue;
+                    }
 
-                OnAccepted(uevent);
-                if (!_events.TryWrite(uevent, _mayRunReader && first))
+                    ReadOnlySpan<byte> properties = datagram.Slice(start, length);
+                    ReadOnlySpan<int> index = bounds[..(2 * count)];
+                    OnAccepted(properties, index, keys);
+                    if (!_events.TryWrite(properties, index, keys, timestamp, _mayRunReader && first))
+                    {
+                        // The ring is full: the pipeline is a whole ring behind. Waiting for it here would
+                        // leave the socket to overrun and lose events silently; this one is dropped instead
+                        // and the same resync as for an overrun follows, once the socket is empty.
+                        Counters.AddRingOverflow();
+                        Log.RingOverflow(_logger, Kind, _capacity);
+                        overflowPending = true;
+                        continue;
+                    }
+                }
+                finally
                 {
-                    // The ring is full: the pipeline is a whole ring behind. Waiting for it here would
-                    // leave the socket to overrun and lose events silently; this one is dropped instead
-                    // and the same resync as for an overrun follows, once the socket is empty.
-                    Counters.AddRingOverflow();
-                    Log.RingOverflow(_logger, Kind, _capacity);
-                    overflowPending = true;
-                    continue;
+                    if (rented is not null)
+                    {
+                        ArrayPool<int>.Shared.Return(rented);
+                    }
                 }
 
                 Counters.AddAccepted();
@@ -233,6 +265,7 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
             // The loop is done with the socket and its thread is only returning: wait for it, so
             // disposing leaves no thread behind.
             _thread.Join();
+            _events.Dispose();
             await _socket.DisposeAsync().ConfigureAwait(false);
         }
     }

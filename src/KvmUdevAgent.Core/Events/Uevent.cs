@@ -52,7 +52,24 @@ public sealed class Uevent
         DevPath = GetKnownString(UeventKnownKeys.DevPath) ?? string.Empty;
         Subsystem = GetKnownString(UeventKnownKeys.Subsystem) ?? string.Empty;
         DevType = GetKnownString(UeventKnownKeys.DevType);
-        SeqNum = TryGetKnown(UeventKnownKeys.SeqNum, out var seq) && System.Buffers.Text.Utf8Parser.TryParse(seq, out ulong n, out int used) && used == seq.Length ? n : 0;
+        SeqNum = SeqNumOf(buffer, Bounds, keys);
+    }
+
+    /// <summary>
+    /// SEQNUM of the properties <paramref name="data"/> indexed by <paramref name="bounds"/> (<see cref="PropertyBounds"/>),
+    /// or 0 when absent or not a plain number: what <see cref="SeqNum"/> of their event is (the receive loop checks it
+    /// before the event is made).
+    /// </summary>
+    internal static ulong SeqNumOf(ReadOnlySpan<byte> data, ReadOnlySpan<int> bounds, in UeventKeySlots keys)
+    {
+        int i = keys.LastIndexOf(UeventKnownKeys.SeqNum, data, bounds);
+        if (i < 0)
+        {
+            return 0;
+        }
+
+        ReadOnlySpan<byte> seq = PropertyBounds.Value(data, bounds, i);
+        return System.Buffers.Text.Utf8Parser.TryParse(seq, out ulong n, out int used) && used == seq.Length ? n : 0;
     }
 
     /// <summary>Where the event came from.</summary>

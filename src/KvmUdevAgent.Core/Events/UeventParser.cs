@@ -27,37 +27,96 @@ internal static class UeventParser
     /// <see cref="UeventSource.Kernel"/> wants <c>ACTION@DEVPATH</c>, <see cref="UeventSource.Udev"/>
     /// wants the libudev header; any other source accepts either (replay, tests).
     /// </summary>
+    [SkipLocalsInit]
     public static bool TryParse(ReadOnlySpan<byte> datagram, UeventSource source, long timestamp, [NotNullWhen(true)] out Uevent? uevent, out RejectReason reason)
     {
         uevent = null;
+        int[]? rented = null;
+        try
+        {
+            Span<int> bounds = BoundsFor(datagram.Length, ref rented, stackalloc int[MaxStackBounds]);
+            reason = TryIndex(datagram, source, bounds, out int start, out int length, out int count, out UeventKeySlots keys);
+            if (reason != RejectReason.None)
+            {
+                return false;
+            }
+
+            uevent = new Uevent(source, PropertyBounds.Build(datagram.Slice(start, length), bounds[..(2 * count)]), count, keys, coldplug: false, timestamp);
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<int>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>Index entries (<see cref="TryIndex"/>'s <c>bounds</c>) that no datagram of this many bytes exceeds.</summary>
+    public static int MaxBounds(int datagramLength) => 2 * ((datagramLength / 3) + 1);
+
+    /// <summary>Bounds that fit events this short are indexed on the stack (<c>stackalloc int[MaxStackBounds]</c>).</summary>
+    public const int MaxStackBounds = 2048;
+
+    /// <summary>
+    /// <paramref name="stack"/> when it can index a datagram of <paramref name="datagramLength"/> bytes, else an array
+    /// from the shared pool in <paramref name="rented"/> (the caller returns it).
+    /// </summary>
+    public static Span<int> BoundsFor(int datagramLength, ref int[]? rented, Span<int> stack)
+    {
+        int most = MaxBounds(datagramLength);
+        if (most <= stack.Length)
+        {
+            return stack;
+        }
+
+        rented = ArrayPool<int>.Shared.Rent(most);
+        return rented;
+    }
+
+    /// <summary>
+    /// Exactly <see cref="TryParse"/>'s checks, in its order, without building the event (issue 15: the
+    /// receive loop checks here and the event is made when the pipeline takes it from the ring). On
+    /// success the properties are <paramref name="datagram"/>[<paramref name="start"/>..+<paramref name="length"/>],
+    /// indexed by the first 2 × <paramref name="count"/> entries of <paramref name="bounds"/> (<see cref="PropertyBounds"/>),
+    /// and <paramref name="keys"/> says where the known keys are. <paramref name="bounds"/> must hold
+    /// <see cref="MaxBounds"/> entries.
+    /// </summary>
+    public static RejectReason TryIndex(ReadOnlySpan<byte> datagram, UeventSource source, Span<int> bounds, out int start, out int length, out int count, out UeventKeySlots keys)
+    {
+        start = length = count = 0;
+        keys = default;
         if (datagram.Length < MinLength)
         {
-            reason = RejectReason.TooShort;
-            return false;
+            return RejectReason.TooShort;
         }
 
         if (datagram[^1] != 0)
         {
-            reason = RejectReason.NotNulTerminated;
-            return false;
+            return RejectReason.NotNulTerminated;
         }
 
         bool isUdev = datagram.StartsWith(UdevHeader.Prefix);
         if ((source == UeventSource.Kernel && isUdev) || (source == UeventSource.Udev && !isUdev))
         {
-            reason = RejectReason.UnexpectedFormat;
-            return false;
+            return RejectReason.UnexpectedFormat;
         }
 
-        reason = isUdev
-            ? TryLocateUdevProperties(datagram, out int start, out int length)
+        RejectReason reason = isUdev
+            ? TryLocateUdevProperties(datagram, out start, out length)
             : TryLocateKernelProperties(datagram, out start, out length);
         if (reason != RejectReason.None)
         {
-            return false;
+            return reason;
         }
 
-        return TryParseProperties(datagram.Slice(start, length), source, timestamp, out uevent, out reason);
+        if (bounds.Length < MaxBounds(datagram.Length))
+        {
+            throw new ArgumentException("the index has too few entries for this datagram", nameof(bounds));
+        }
+
+        return TryIndexProperties(datagram.Slice(start, length), bounds, out count, out keys);
     }
 
     private static RejectReason TryLocateUdevProperties(ReadOnlySpan<byte> datagram, out int start, out int length)
@@ -103,56 +162,31 @@ internal static class UeventParser
         return RejectReason.None;
     }
 
-    // Properties this short are indexed on the stack (two ints each, at most one per three bytes).
-    private const int MaxStackBounds = 2048;
-
-    [SkipLocalsInit]
-    private static bool TryParseProperties(ReadOnlySpan<byte> properties, UeventSource source, long timestamp, [NotNullWhen(true)] out Uevent? uevent, out RejectReason reason)
+    private static RejectReason TryIndexProperties(ReadOnlySpan<byte> properties, Span<int> bounds, out int count, out UeventKeySlots keys)
     {
-        uevent = null;
+        keys = default;
+        count = 0;
         if (properties[^1] != 0)
         {
-            reason = RejectReason.MalformedProperty;
-            return false;
+            return RejectReason.MalformedProperty;
         }
 
-        // Every property is at least "K=\0": this bounds the index before anything is counted. A bad event
-        // costs no allocation; a valid one is copied out once, bytes and index together.
-        int most = 2 * ((properties.Length / 3) + 1);
-        int[]? rented = most > MaxStackBounds ? ArrayPool<int>.Shared.Rent(most) : null;
-        try
+        // Every property is at least "K=\0": the caller's index is bounded by that before anything is
+        // counted. A bad event costs no allocation; a valid one is copied out once, bytes and index together.
+        count = Index(properties, bounds, ref keys);
+        if (count < 0)
         {
-            Span<int> bounds = rented ?? stackalloc int[MaxStackBounds];
-            var keys = default(UeventKeySlots);
-            int count = Index(properties, bounds, ref keys);
-            if (count < 0)
-            {
-                reason = RejectReason.MalformedProperty;
-                return false;
-            }
-
-            bounds = bounds[..(2 * count)];
-
-            // The last occurrence decides (as in Uevent.TryGetValue), so a later empty value un-sets a key.
-            reason = !HasValue(keys, UeventKnownKeys.Action, properties, bounds) ? RejectReason.MissingAction
-                : !HasValue(keys, UeventKnownKeys.DevPath, properties, bounds) ? RejectReason.MissingDevPath
-                : !HasValue(keys, UeventKnownKeys.Subsystem, properties, bounds) ? RejectReason.MissingSubsystem
-                : RejectReason.None;
-            if (reason != RejectReason.None)
-            {
-                return false;
-            }
-
-            uevent = new Uevent(source, PropertyBounds.Build(properties, bounds), count, keys, coldplug: false, timestamp);
-            return true;
+            count = 0;
+            return RejectReason.MalformedProperty;
         }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<int>.Shared.Return(rented);
-            }
-        }
+
+        ReadOnlySpan<int> found = bounds[..(2 * count)];
+
+        // The last occurrence decides (as in Uevent.TryGetValue), so a later empty value un-sets a key.
+        return !HasValue(keys, UeventKnownKeys.Action, properties, found) ? RejectReason.MissingAction
+            : !HasValue(keys, UeventKnownKeys.DevPath, properties, found) ? RejectReason.MissingDevPath
+            : !HasValue(keys, UeventKnownKeys.Subsystem, properties, found) ? RejectReason.MissingSubsystem
+            : RejectReason.None;
     }
 
     /// <summary>

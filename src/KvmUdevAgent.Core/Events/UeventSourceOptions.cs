@@ -12,7 +12,9 @@ public sealed record UeventSourceOptions
     /// <summary>
     /// Events the ring between the receive loop and the consumer holds; when it is full the loop drops
     /// events and signals a <see cref="UeventOverflowKind.RingOverflow"/> rather than stop reading the
-    /// socket. Memory is taken only while a backlog exists. Default 131,072.
+    /// socket. The events wait as bytes in a mapping of 2 KiB per event (at least 1 MiB, at most 1 GiB;
+    /// the ring is also full when that is), whose pages are taken only while a backlog exists and given
+    /// back after it. Default 131,072 (256 MiB of address space).
     /// </summary>
     public int Capacity { get; init; } = 128 * 1024;
 

@@ -217,6 +217,62 @@ public sealed class NetlinkUeventSourceTests
     }
 
     [Fact]
+    public async Task UdevSource_RingFullWithNobodyReading_DropsAndCountsTheRest_SignalsRingOverflowOnce()
+    {
+        using NetnsThread netns = NetnsThread.CreatePrivate();
+        // A socket buffer far larger than the burst: only the ring (3 events) can be full.
+        await using var source = (NetlinkUeventSource)netns.Run(() => UeventSources.Open(SourceKind.Udev,
+            new UeventSourceOptions { ReceiveBufferBytes = 4 * 1024 * 1024, Capacity = 3 }, NullLogger.Instance));
+        using var injector = new UeventInjector(netns);
+        for (int i = 0; i < 8; i++)
+        {
+            injector.SendUdev("ACTION=add", "DEVPATH=/devices/full", "SUBSYSTEM=usb", "N=" + i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        UeventOverflow overflow = await source.Overflows.ReadAsync().AsTask().WaitAsync(s_timeout);
+
+        Assert.Equal(UeventOverflowKind.RingOverflow, overflow.Kind);
+        Assert.Equal(3, overflow.AcceptedBefore);
+        Assert.Equal((8L, 3L, 5L, 0L), (source.Counters.Received, source.Counters.Accepted, source.Counters.RingOverflows, source.Counters.Overruns));
+        var numbers = new List<string?>();
+        while (source.Events.TryRead(out Uevent? e))
+        {
+            numbers.Add(e.GetString("N"));
+        }
+
+        Assert.Equal(["0", "1", "2"], numbers);
+    }
+
+    [Fact]
+    public async Task UdevSource_BacklogTakenAfterTheSocketWentQuiet_ItsPagesAreGivenBack()
+    {
+        using NetnsThread netns = NetnsThread.CreatePrivate();
+        await using var source = (NetlinkUeventSource)netns.Run(() => UeventSources.Open(SourceKind.Udev,
+            new UeventSourceOptions { ReceiveBufferBytes = 16 * 1024 * 1024, Capacity = 4096 }, NullLogger.Instance));
+        var ring = (UeventRing)source.Events;
+        using var injector = new UeventInjector(netns);
+        string filler = new('x', 900);
+        const int Count = 1000;
+        for (int i = 0; i < Count; i++)
+        {
+            injector.SendUdev("ACTION=add", "DEVPATH=/devices/backlog", "SUBSYSTEM=usb", "N=" + i.ToString(CultureInfo.InvariantCulture), "FILLER=" + filler);
+        }
+
+        // Nobody reads until the loop has put the whole burst in the ring and gone back to the socket.
+        await WaitForCountAsync(() => source.Counters.Accepted, Count);
+        long backlog = UeventRingSlabTests.ResidentKiB(ring.Slab);
+        for (int i = 0; i < Count; i++)
+        {
+            Assert.True(ring.TryRead(out Uevent? e));
+            Assert.Equal(i.ToString(CultureInfo.InvariantCulture), e.GetString("N"));
+        }
+
+        // No datagram comes after the last one: the loop finds the ring empty on its own and gives the pages back.
+        await WaitUntilAsync(() => UeventRingSlabTests.ResidentKiB(ring.Slab) <= UeventRingSlab.KeepBytes / 1024);
+        Assert.True(backlog >= 900, $"the backlog had {backlog} KiB resident");
+    }
+
+    [Fact]
     public async Task DisposeAsync_Twice_CompletesEventsAndIsIdempotent()
     {
         NetlinkUeventSource source = Open(SourceKind.Kernel);

@@ -125,17 +125,25 @@ internal sealed partial class NetlinkSocket : IAsyncDisposable, IDisposable
     /// Blocks the calling thread until a datagram or an error (<c>ENOBUFS</c>) is queued on the socket:
     /// true, and <see cref="TryReceive"/> tells which; or until <see cref="Interrupt"/> was called:
     /// false, now and on every later call. Only one thread may wait, and the socket must not be
-    /// disposed while it does: interrupt it and let it return first.
+    /// disposed while it does: interrupt it and let it return first. With <paramref name="timeoutMilliseconds"/>, it
+    /// waits no longer than that and returns true when the time is up (<see cref="TryReceive"/> then finds nothing).
     /// </summary>
-    public unsafe bool WaitReadable()
+    public unsafe bool WaitReadable(int timeoutMilliseconds = Timeout.Infinite)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         pollfd* fds = stackalloc pollfd[2];
+        timespec limit = new() { tv_sec = (time_t)(timeoutMilliseconds / 1000), tv_nsec = (long_t)(timeoutMilliseconds % 1000 * 1_000_000L) };
         while (true)
         {
             fds[0] = new pollfd { fd = _fd, events = (short)POLLIN };
             fds[1] = new pollfd { fd = _wakeFd, events = (short)POLLIN };
-            if (PPoll(fds, 2, null, null) < 0)
+            int ready = PPoll(fds, 2, timeoutMilliseconds < 0 ? null : &limit, null);
+            if (ready == 0)
+            {
+                return true;
+            }
+
+            if (ready < 0)
             {
                 int error = Marshal.GetLastPInvokeError();
                 if (error == EINTR)
