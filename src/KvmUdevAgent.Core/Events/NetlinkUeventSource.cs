@@ -173,46 +173,35 @@ internal abstract partial class NetlinkUeventSource : IUeventSource
 
                 // Checked and indexed here, exactly as a parse would (the rejects and the counters are the same);
                 // made into a Uevent only when the consumer takes it from the ring.
-                int[]? rented = null;
-                try
+                ReadOnlySpan<byte> datagram = buffer.AsSpan(0, received.Length);
+                using var index = reason == RejectReason.None ? new UeventIndexBuffer(datagram.Length, stackBounds) : default;
+                int start = 0, length = 0, count = 0;
+                UeventKeySlots keys = default;
+                if (reason == RejectReason.None)
                 {
-                    ReadOnlySpan<byte> datagram = buffer.AsSpan(0, received.Length);
-                    Span<int> bounds = reason == RejectReason.None ? UeventParser.BoundsFor(datagram.Length, ref rented, stackBounds) : default;
-                    int start = 0, length = 0, count = 0;
-                    UeventKeySlots keys = default;
-                    if (reason == RejectReason.None)
-                    {
-                        reason = UeventParser.TryIndex(datagram, Kind, bounds, out start, out length, out count, out keys);
-                    }
-
-                    if (reason != RejectReason.None)
-                    {
-                        Counters.Rejected.Increment(reason);
-                        Log.UeventRejected(_logger, Kind, received.Length, received.SenderPid, received.Uid, reason);
-                        _rejects.Writer.TryWrite(new UeventReject(Kind, reason, received.Length, received.SenderPid, received.HasCredentials ? received.Uid : uint.MaxValue, timestamp));
-                        continue;
-                    }
-
-                    ReadOnlySpan<byte> properties = datagram.Slice(start, length);
-                    ReadOnlySpan<int> index = bounds[..(2 * count)];
-                    OnAccepted(properties, index, keys);
-                    if (!_events.TryWrite(properties, index, keys, timestamp, _mayRunReader && first))
-                    {
-                        // The ring is full: the pipeline is a whole ring behind. Waiting for it here would
-                        // leave the socket to overrun and lose events silently; this one is dropped instead
-                        // and the same resync as for an overrun follows, once the socket is empty.
-                        Counters.AddRingOverflow();
-                        Log.RingOverflow(_logger, Kind, _capacity);
-                        overflowPending = true;
-                        continue;
-                    }
+                    reason = UeventParser.TryIndex(datagram, Kind, index.Span, out start, out length, out count, out keys);
                 }
-                finally
+
+                if (reason != RejectReason.None)
                 {
-                    if (rented is not null)
-                    {
-                        ArrayPool<int>.Shared.Return(rented);
-                    }
+                    Counters.Rejected.Increment(reason);
+                    Log.UeventRejected(_logger, Kind, received.Length, received.SenderPid, received.Uid, reason);
+                    _rejects.Writer.TryWrite(new UeventReject(Kind, reason, received.Length, received.SenderPid, received.HasCredentials ? received.Uid : uint.MaxValue, timestamp));
+                    continue;
+                }
+
+                ReadOnlySpan<byte> properties = datagram.Slice(start, length);
+                ReadOnlySpan<int> bounds = index.Span[..(2 * count)];
+                OnAccepted(properties, bounds, keys);
+                if (!_events.TryWrite(properties, bounds, keys, timestamp, _mayRunReader && first))
+                {
+                    // The ring is full: the pipeline is a whole ring behind. Waiting for it here would
+                    // leave the socket to overrun and lose events silently; this one is dropped instead
+                    // and the same resync as for an overrun follows, once the socket is empty.
+                    Counters.AddRingOverflow();
+                    Log.RingOverflow(_logger, Kind, _capacity);
+                    overflowPending = true;
+                    continue;
                 }
 
                 Counters.AddAccepted();

@@ -31,26 +31,15 @@ internal static class UeventParser
     public static bool TryParse(ReadOnlySpan<byte> datagram, UeventSource source, long timestamp, [NotNullWhen(true)] out Uevent? uevent, out RejectReason reason)
     {
         uevent = null;
-        int[]? rented = null;
-        try
+        using var index = new UeventIndexBuffer(datagram.Length, stackalloc int[MaxStackBounds]);
+        reason = TryIndex(datagram, source, index.Span, out int start, out int length, out int count, out UeventKeySlots keys);
+        if (reason != RejectReason.None)
         {
-            Span<int> bounds = BoundsFor(datagram.Length, ref rented, stackalloc int[MaxStackBounds]);
-            reason = TryIndex(datagram, source, bounds, out int start, out int length, out int count, out UeventKeySlots keys);
-            if (reason != RejectReason.None)
-            {
-                return false;
-            }
+            return false;
+        }
 
-            uevent = new Uevent(source, PropertyBounds.Build(datagram.Slice(start, length), bounds[..(2 * count)]), count, keys, coldplug: false, timestamp);
-            return true;
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<int>.Shared.Return(rented);
-            }
-        }
+        uevent = new Uevent(source, PropertyBounds.Build(datagram.Slice(start, length), index.Span[..(2 * count)]), count, keys, coldplug: false, timestamp);
+        return true;
     }
 
     /// <summary>Index entries (<see cref="TryIndex"/>'s <c>bounds</c>) that no datagram of this many bytes exceeds.</summary>
@@ -58,22 +47,6 @@ internal static class UeventParser
 
     /// <summary>Bounds that fit events this short are indexed on the stack (<c>stackalloc int[MaxStackBounds]</c>).</summary>
     public const int MaxStackBounds = 2048;
-
-    /// <summary>
-    /// <paramref name="stack"/> when it can index a datagram of <paramref name="datagramLength"/> bytes, else an array
-    /// from the shared pool in <paramref name="rented"/> (the caller returns it).
-    /// </summary>
-    public static Span<int> BoundsFor(int datagramLength, ref int[]? rented, Span<int> stack)
-    {
-        int most = MaxBounds(datagramLength);
-        if (most <= stack.Length)
-        {
-            return stack;
-        }
-
-        rented = ArrayPool<int>.Shared.Rent(most);
-        return rented;
-    }
 
     /// <summary>
     /// Exactly <see cref="TryParse"/>'s checks, in its order, without building the event (issue 15: the
