@@ -93,7 +93,8 @@ public sealed class UeventRingTests
     public void ReceivePath_MutatedMessages_SameRejectOrSameEventAsTryParse()
     {
         // The receive loop checks with TryIndex and the event is made when taken from the ring: for any
-        // datagram that must be TryParse's reject reason, or TryParse's event.
+        // datagram that must be TryParse's reject reason, or TryParse's event. One thread: the two rings
+        // are shared by every sample and a ring has one writer and one reader, as in the daemon.
         byte[] udev = Message(7);
         byte[] kernel = KernelMessageWriter.Write([new("ACTION", "add"), new("DEVPATH", "/devices/virtual/block/loop0"), new("SUBSYSTEM", "block"), new("SEQNUM", "9"), new("A", "")]);
         using var ring = new UeventRing(UeventSource.Udev, capacity: 4);
@@ -128,7 +129,7 @@ public sealed class UeventRingTests
                     Assert.Equal(expected.GetString(key), taken.GetString(key));
                 }
             }
-        }, iter: 5_000);
+        }, iter: 5_000, threads: 1);
     }
 
     private static List<Uevent> ReadAll(UeventRing ring)
