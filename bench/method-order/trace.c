@@ -97,11 +97,23 @@ int main(int argc, char **argv)
     int mem = open(path, O_RDWR);
     if (!base || mem < 0) { fprintf(stderr, "trace: cannot find or open %s\n", exe); return 1; }
     unsigned char int3 = 0xcc;
-    // Sorted, and one breakpoint per address: folded method bodies share one (the first name is recorded).
+    // Sorted, and one breakpoint per address, which records every name at that address, one a line.
+    // Several names share an address when a runtime export has its own symbol beside the method's
+    // (RhNewObject and S_P_CoreLib_System_Runtime_RuntimeExports__RhNewObject, InitializeModules,
+    // __managed__Main and the module's StartupCodeMain, ...) or method bodies are folded: ILC orders
+    // by the method's own (mangled) name, and an export name alone left those methods in the cold part.
     qsort(bps, nbps, sizeof *bps, by_addr);
     size_t kept = 0;
     for (size_t i = 0; i < nbps; i++) {
-        if (kept > 0 && bps[kept - 1].addr == bps[i].addr) continue;
+        if (kept > 0 && bps[kept - 1].addr == bps[i].addr) {
+            struct bp *k = &bps[kept - 1];
+            size_t a = strlen(k->name), b = strlen(bps[i].name);
+            k->name = realloc(k->name, a + b + 2);
+            k->name[a] = '\n';
+            memcpy(k->name + a + 1, bps[i].name, b + 1);
+            free(bps[i].name);
+            continue;
+        }
         bps[kept++] = bps[i];
     }
     nbps = kept;
