@@ -15,9 +15,11 @@ internal sealed record GuestSerial(string? Sent, string? OmittedReason)
     public const int VirtioBlkMaxLength = 20;
 
     /// <summary>
-    /// Over QMP the serial goes as an escaped JSON value, whatever it holds. An HMP line can carry it
-    /// only raw, so there it must be letters, digits, '.', '_' and '-' and fit what the guest shows;
-    /// otherwise it is left out and the guest sees QEMU's own serial.
+    /// Over QMP the serial goes as an escaped JSON value, whatever it holds, except a Unicode
+    /// noncharacter: QEMU's JSON parser refuses the whole command ("\\uFFFE is not a valid Unicode
+    /// character") and answers without the command's id, so the attach would wait out its timeout. An
+    /// HMP line can carry it only raw, so there it must be letters, digits, '.', '_' and '-' and fit what
+    /// the guest shows. Otherwise it is left out and the guest sees QEMU's own serial.
     /// </summary>
     public static GuestSerial Choose(string? serial, BlockDeviceModel model, MonitorProtocol protocol)
     {
@@ -28,7 +30,9 @@ internal sealed record GuestSerial(string? Sent, string? OmittedReason)
 
         if (protocol == MonitorProtocol.Qmp)
         {
-            return new GuestSerial(serial, null);
+            return HasNoncharacter(serial)
+                ? new GuestSerial(null, "the drive's serial has a Unicode noncharacter (U+FDD0-U+FDEF, or U+xFFFE/U+xFFFF), which QEMU's JSON parser refuses")
+                : new GuestSerial(serial, null);
         }
 
         int max = model == BlockDeviceModel.VirtioBlk ? VirtioBlkMaxLength : UsbStorageMaxLength;
@@ -40,6 +44,20 @@ internal sealed record GuestSerial(string? Sent, string? OmittedReason)
         return IsStrict(serial)
             ? new GuestSerial(serial, null)
             : new GuestSerial(null, "the drive's serial has characters other than letters, digits, '.', '_' and '-', which an HMP line cannot carry");
+    }
+
+    /// <summary>Whether <paramref name="text"/> holds a code point Unicode reserves as a noncharacter (QEMU's <c>is_valid_codepoint</c> refuses them).</summary>
+    public static bool HasNoncharacter(string text)
+    {
+        foreach (System.Text.Rune rune in text.EnumerateRunes())
+        {
+            if (rune.Value is >= 0xFDD0 and <= 0xFDEF || (rune.Value & 0xFFFE) == 0xFFFE)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Letters, digits, '.', '_' and '-' only, not starting with '-'.</summary>

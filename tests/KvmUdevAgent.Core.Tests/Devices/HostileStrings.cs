@@ -6,7 +6,8 @@ namespace KvmUdevAgent.Core.Tests.Devices;
 /// <summary>
 /// Device strings as an attacker (or a broken device) makes them: newlines, quotes, <c>;</c>,
 /// <c>$(…)</c>, backticks, <c>../</c>, control characters (never NUL: sysfs and netlink cannot carry
-/// it), shell, HMP and QMP syntax, bidi overrides, what invalid UTF-8 becomes after decoding
+/// it), shell, HMP and QMP syntax, bidi overrides, Unicode noncharacters (QEMU's JSON parser refuses
+/// them), what invalid UTF-8 becomes after decoding
 /// (U+FFFD), and now and then a 64 KiB value. Shared by the component tests and the daemon tests.
 /// </summary>
 internal static class HostileStrings
@@ -15,7 +16,7 @@ internal static class HostileStrings
     [
         "\n", "\r\n", "\r", "\"", "'", ";", "$(touch /tmp/kua-pwned)", "`id`", "${IFS}", "../", "..", "/", "\\", "\t", "\v", "\f",
         "\u0001", "\u001b[31m", "\u007f", "\u0085", "%s%n", "{serial}", "{props.ID_MODEL}", ",", "=", " ", "-", "--help", "*", "?", "[a]",
-        "ü", "日本語", "\u202e", "\u2028", "\u2029", "\u200b", "😀", "\ufffd", "\ufeff",
+        "ü", "日本語", "\u202e", "\u2028", "\u2029", "\u200b", "😀", "\ufffd", "\ufeff", "\ufffe", "\uffff", "\ufdd0",
         "device_add usb-kbd,id=pwn", "\ndevice_add usb-kbd,id=pwn\n", "\nquit\n", "{\"execute\":\"quit\"}", "\"}\n{\"execute\":\"quit\"}",
         "]", "[", "kua@32473 x=\"1\"", "\\]", "<13>1 - - - - -", "/dev/sda", "-o exec", "&&", "|", ">", "<", "#", "~",
     ];

@@ -47,6 +47,27 @@ public sealed class GuestSerialTests
     }
 
     [Theory]
+    [InlineData("a\uFFFEb")]
+    [InlineData("\uFFFF")]
+    [InlineData("x\uFDD0")]
+    [InlineData("x\uFDEF")]
+    [InlineData("\uD83F\uDFFE")] // U+1FFFE
+    [InlineData("\uDBFF\uDFFF")] // U+10FFFF
+    public void Choose_NoncharacterOverQmp_LeftOutWithReason(string serial)
+    {
+        GuestSerial chosen = GuestSerial.Choose(serial, BlockDeviceModel.UsbStorage, MonitorProtocol.Qmp);
+        Assert.Null(chosen.Sent);
+        Assert.Contains("noncharacter", chosen.OmittedReason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\uFDCF\uFDF0\uFFFD\uFFFC")]
+    [InlineData("\uD83D\uDE00")] // U+1F600
+    [InlineData("\uD83F\uDFFD")] // U+1FFFD
+    public void Choose_NeighboursOfNoncharactersOverQmp_Sent(string serial) =>
+        Assert.Equal(serial, GuestSerial.Choose(serial, BlockDeviceModel.UsbStorage, MonitorProtocol.Qmp).Sent);
+
+    [Theory]
     [InlineData(null)]
     [InlineData("")]
     public void Choose_NoSerial_NothingSentNoReason(string? serial)
