@@ -49,9 +49,16 @@ internal sealed record GuestSerial(string? Sent, string? OmittedReason)
     /// <summary>Whether <paramref name="text"/> holds a code point Unicode reserves as a noncharacter (QEMU's <c>is_valid_codepoint</c> refuses them).</summary>
     public static bool HasNoncharacter(string text)
     {
-        foreach (System.Text.Rune rune in text.EnumerateRunes())
+        for (int i = 0; i < text.Length; i++)
         {
-            if (rune.Value is >= 0xFDD0 and <= 0xFDEF || (rune.Value & 0xFFFE) == 0xFFFE)
+            char c = text[i];
+            if (c is >= '\uFDD0' and <= '\uFDEF' or '\uFFFE' or '\uFFFF')
+            {
+                return true;
+            }
+
+            // U+xFFFE and U+xFFFF of the other planes: a high surrogate ending in 0x3F, then U+DFFE or U+DFFF.
+            if ((c & 0xFC3F) == 0xD83F && i + 1 < text.Length && text[i + 1] is '\uDFFE' or '\uDFFF')
             {
                 return true;
             }

@@ -64,6 +64,8 @@ public sealed class GuestSerialTests
     [InlineData("\uFDCF\uFDF0\uFFFD\uFFFC")]
     [InlineData("\uD83D\uDE00")] // U+1F600
     [InlineData("\uD83F\uDFFD")] // U+1FFFD
+    [InlineData("\uD83E\uDFFF")] // U+1FBFF
+    [InlineData("\uDBFE\uDFFF\uDFFE")] // U+10FBFF, then a lone low surrogate
     public void Choose_NeighboursOfNoncharactersOverQmp_Sent(string serial) =>
         Assert.Equal(serial, GuestSerial.Choose(serial, BlockDeviceModel.UsbStorage, MonitorProtocol.Qmp).Sent);
 
