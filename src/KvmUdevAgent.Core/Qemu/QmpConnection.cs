@@ -15,6 +15,11 @@ internal sealed partial class QmpConnection : IMonitorConnection
 {
     private readonly MonitorTransport _transport;
     private readonly ConcurrentDictionary<long, (string Command, TaskCompletionSource<JsonElement> Reply)> _pending = new();
+    // The ids of the commands written, in the order QEMU received them, until answered: QEMU answers one
+    // monitor's commands in that order (no out-of-band execution is negotiated), and a command it could
+    // not parse is answered without its id, so only its place in this order says whose answer it is.
+    private readonly ConcurrentQueue<long> _written = new();
+    private readonly SemaphoreSlim _writeOrder = new(1, 1);
     private readonly QmpEventBuffer _events = new();
     private readonly Lock _waitersLock = new();
     private readonly List<(Func<QmpEvent, bool> Match, TaskCompletionSource<QmpEvent> Done)> _waiters = [];
@@ -149,7 +154,7 @@ internal sealed partial class QmpConnection : IMonitorConnection
         (long id, TaskCompletionSource<JsonElement> reply) = Register(buffer, command, writeArguments);
         try
         {
-            await WriteAsync(buffer, command, descriptor, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(buffer, [id], command, descriptor, cancellationToken).ConfigureAwait(false);
             return await AwaitReplyAsync(command, reply, timeout, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -176,14 +181,16 @@ internal sealed partial class QmpConnection : IMonitorConnection
 
         var buffer = new ArrayBufferWriter<byte>(256 * commands.Count);
         var sent = new (long Id, TaskCompletionSource<JsonElement> Reply)[commands.Count];
+        var ids = new long[commands.Count];
         for (int i = 0; i < commands.Count; i++)
         {
             sent[i] = Register(buffer, commands[i].Command, commands[i].WriteArguments);
+            ids[i] = sent[i].Id;
         }
 
         try
         {
-            await WriteAsync(buffer, commands[0].Command, null, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(buffer, ids, commands[0].Command, null, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -255,15 +262,21 @@ internal sealed partial class QmpConnection : IMonitorConnection
         return (id, reply);
     }
 
-    private async Task WriteAsync(ArrayBufferWriter<byte> buffer, string command, System.Runtime.InteropServices.SafeHandle? descriptor, CancellationToken cancellationToken)
+    private async Task WriteAsync(ArrayBufferWriter<byte> buffer, long[] ids, string command, System.Runtime.InteropServices.SafeHandle? descriptor, CancellationToken cancellationToken)
     {
         if (_closed)
         {
             throw new MonitorDisconnectedException("The QMP connection is closed.");
         }
 
+        await _writeOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            foreach (long id in ids)
+            {
+                _written.Enqueue(id);
+            }
+
             if (descriptor is null)
             {
                 await _transport.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
@@ -276,6 +289,10 @@ internal sealed partial class QmpConnection : IMonitorConnection
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             throw new MonitorDisconnectedException("The QMP connection closed while sending " + command + ".", e);
+        }
+        finally
+        {
+            _writeOrder.Release();
         }
     }
 
@@ -350,9 +367,27 @@ internal sealed partial class QmpConnection : IMonitorConnection
             return;
         }
 
-        // Replies carry the id we sent; a reply without a usable id (QEMU could not parse the
-        // command at all) cannot be routed and would only ever come from a bug of ours.
-        if (!root.TryGetProperty("id", out JsonElement idElement) || !idElement.TryGetInt64(out long id) || !_pending.TryGetValue(id, out (string Command, TaskCompletionSource<JsonElement> Reply) pending))
+        // Replies carry the id we sent, except QEMU's answer to a command it could not parse at all
+        // ("JSON parse error, \\uFFFE is not a valid Unicode character"): that one is the oldest command
+        // written and not yet answered, which fails with QEMU's error instead of waiting out its timeout.
+        long id;
+        if (!root.TryGetProperty("id", out JsonElement idElement))
+        {
+            if (!root.TryGetProperty("error", out _) || !_written.TryDequeue(out id))
+            {
+                return;
+            }
+        }
+        else if (!idElement.TryGetInt64(out id))
+        {
+            return;
+        }
+        else if (_written.TryPeek(out long oldest) && oldest == id)
+        {
+            _written.TryDequeue(out _);
+        }
+
+        if (!_pending.TryGetValue(id, out (string Command, TaskCompletionSource<JsonElement> Reply) pending))
         {
             return;
         }

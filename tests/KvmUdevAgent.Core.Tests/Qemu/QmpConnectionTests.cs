@@ -90,6 +90,34 @@ public sealed class QmpConnectionTests : IClassFixture<QmpQemuFixture>
     }
 
     [Fact]
+    public async Task ExecuteAsync_CommandQemuCannotParse_FailsAtOnceWithQemusErrorAndTheNextIsAnswered()
+    {
+        // QEMU refuses U+FFFE in a string and answers without the command's id; the answer is routed by
+        // the order the commands were written in, so the command fails now, not after its timeout.
+        await using QmpConnection qmp = Assert.IsType<QmpConnection>(await MonitorConnector.ConnectAsync(
+            MonitorEndpoint.Unix(_fixture.Qemu.QmpSocket!), MonitorProtocol.Qmp, TimeSpan.FromSeconds(5), null, CancellationToken.None));
+        var timeout = TimeSpan.FromSeconds(30);
+        Action<System.Text.Json.Utf8JsonWriter> unparseable = w =>
+        {
+            w.WriteString("path", "/machine/\uFFFE");
+            w.WriteString("property", "type");
+        };
+
+        QmpException refused = await Assert.ThrowsAsync<QmpException>(() => qmp.ExecuteAsync("qom-get", unparseable, timeout, CancellationToken.None));
+        Assert.Equal(QmpErrorClasses.GenericError, refused.Class);
+        Assert.Contains("is not a valid Unicode character", refused.Message, StringComparison.Ordinal);
+
+        // In one write: the first answered, the second refused, the third answered, each its own.
+        Task<System.Text.Json.JsonElement>[] answers = await qmp.SendInOrderAsync(
+            [(QmpCommands.QueryVersion, null), ("qom-get", unparseable), ("qom-get", w => { w.WriteString("path", "/machine"); w.WriteString("property", "type"); })],
+            CancellationToken.None);
+        Assert.Equal(qmp.Version.Major, (await answers[0].WaitAsync(timeout)).GetProperty("qemu").GetProperty("major").GetInt32());
+        await Assert.ThrowsAsync<QmpException>(() => answers[1].WaitAsync(timeout));
+        Assert.EndsWith("-machine", (await answers[2].WaitAsync(timeout)).GetString(), StringComparison.Ordinal);
+        Assert.Equal(qmp.Version, await qmp.QueryVersionAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ExecuteAsync_QemuKilled_FailsWithDisconnected()
     {
         using QemuProcess qemu = await QemuProcess.StartAsync(new QemuOptions { Qmp = true });
