@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using CsCheck;
 using KvmUdevAgent.Core.Events;
+using Tmds.Linux;
 
 namespace KvmUdevAgent.Core.Tests.Events;
 
@@ -10,7 +10,7 @@ namespace KvmUdevAgent.Core.Tests.Events;
 /// order, across wrap-arounds and full rings; the kernel's view of the slab's pages (<c>mincore(2)</c>)
 /// shows the memory given back and unmapped.
 /// </summary>
-public sealed partial class UeventRingSlabTests
+public sealed class UeventRingSlabTests
 {
     private static readonly int s_page = Environment.SystemPageSize;
 
@@ -290,8 +290,6 @@ public sealed partial class UeventRingSlabTests
         Assert.False(IsMapped(slab));
     }
 
-    private const int ENOMEM = 12;
-
     /// <summary>
     /// Whether the slab's first page is mapped, as <c>mincore(2)</c> says (ENOMEM: not mapped). Not
     /// <c>/proc/self/maps</c>: the kernel merges an anonymous mapping with a neighbour of the same flags
@@ -300,13 +298,18 @@ public sealed partial class UeventRingSlabTests
     private static unsafe bool IsMapped(UeventRingSlab slab)
     {
         byte resident;
-        if (mincore(slab.BaseAddress, (nuint)s_page, &resident) == 0)
+        if (LibC.mincore((void*)slab.BaseAddress, s_page, &resident) == 0)
         {
             return true;
         }
 
-        int error = Marshal.GetLastPInvokeError();
-        return error == ENOMEM ? false : throw new InvalidOperationException($"mincore failed: errno {error}");
+        int error = LibC.errno;
+        if (error == LibC.ENOMEM)
+        {
+            return false;
+        }
+
+        throw new InvalidOperationException($"mincore failed: errno {error}");
     }
 
     /// <summary>
@@ -319,15 +322,12 @@ public sealed partial class UeventRingSlabTests
         var pages = new byte[slab.Size / s_page];
         fixed (byte* vector = pages)
         {
-            if (mincore(slab.BaseAddress, (nuint)slab.Size, vector) != 0)
+            if (LibC.mincore((void*)slab.BaseAddress, slab.Size, vector) != 0)
             {
-                throw new InvalidOperationException($"mincore failed: errno {Marshal.GetLastPInvokeError()}");
+                throw new InvalidOperationException($"mincore failed: errno {LibC.errno}");
             }
         }
 
         return pages.Count(p => (p & 1) != 0) * (long)s_page / 1024;
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int mincore(nint address, nuint length, byte* vector);
 }
