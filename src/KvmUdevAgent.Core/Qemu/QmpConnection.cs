@@ -20,6 +20,13 @@ internal sealed partial class QmpConnection : IMonitorConnection
     // not parse is answered without its id, so only its place in this order says whose answer it is.
     private readonly ConcurrentQueue<long> _written = new();
     private readonly SemaphoreSlim _writeOrder = new(1, 1);
+    // Ids queued in _written whose write then failed (cancelled, or the socket gone): QEMU never got
+    // them, so where the order is read they are passed over; left there, one would stand first for
+    // good, every later answer would be taken as out of order, and an answer without an id would go
+    // to it. Made at the first such failure; _unsentCount keeps the read loop off it until then.
+    private readonly Lock _unsentLock = new();
+    private HashSet<long>? _unsent;
+    private int _unsentCount;
     private readonly QmpEventBuffer _events = new();
     private readonly Lock _waitersLock = new();
     private readonly List<(Func<QmpEvent, bool> Match, TaskCompletionSource<QmpEvent> Done)> _waiters = [];
@@ -270,6 +277,7 @@ internal sealed partial class QmpConnection : IMonitorConnection
         }
 
         await _writeOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
+        bool sent = false;
         try
         {
             foreach (long id in ids)
@@ -285,6 +293,8 @@ internal sealed partial class QmpConnection : IMonitorConnection
             {
                 await _transport.WriteWithDescriptorAsync(buffer.WrittenMemory, descriptor, cancellationToken).ConfigureAwait(false);
             }
+
+            sent = true;
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
@@ -292,7 +302,57 @@ internal sealed partial class QmpConnection : IMonitorConnection
         }
         finally
         {
+            if (!sent)
+            {
+                // Before the next write may start: until then no answer can come for a command behind these.
+                MarkUnsent(ids);
+            }
+
             _writeOrder.Release();
+        }
+    }
+
+    private void MarkUnsent(long[] ids)
+    {
+        lock (_unsentLock)
+        {
+            _unsent ??= [];
+            foreach (long id in ids)
+            {
+                _unsent.Add(id);
+            }
+
+            Volatile.Write(ref _unsentCount, _unsent.Count);
+        }
+    }
+
+    /// <summary>Read loop only: the oldest command written and not yet answered, passing over (and forgetting) the ones never sent.</summary>
+    private bool TryPeekWritten(out long id)
+    {
+        while (_written.TryPeek(out id))
+        {
+            if (Volatile.Read(ref _unsentCount) == 0 || !ForgetUnsent(id))
+            {
+                return true;
+            }
+
+            _written.TryDequeue(out _);
+        }
+
+        return false;
+    }
+
+    private bool ForgetUnsent(long id)
+    {
+        lock (_unsentLock)
+        {
+            if (_unsent is null || !_unsent.Remove(id))
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _unsentCount, _unsent.Count);
+            return true;
         }
     }
 
@@ -373,16 +433,18 @@ internal sealed partial class QmpConnection : IMonitorConnection
         long id;
         if (!root.TryGetProperty("id", out JsonElement idElement))
         {
-            if (!root.TryGetProperty("error", out _) || !_written.TryDequeue(out id))
+            if (!root.TryGetProperty("error", out _) || !TryPeekWritten(out id))
             {
                 return;
             }
+
+            _written.TryDequeue(out _);
         }
         else if (!idElement.TryGetInt64(out id))
         {
             return;
         }
-        else if (_written.TryPeek(out long oldest) && oldest == id)
+        else if (TryPeekWritten(out long oldest) && oldest == id)
         {
             _written.TryDequeue(out _);
         }

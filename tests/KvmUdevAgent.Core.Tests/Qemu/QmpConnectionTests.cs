@@ -118,6 +118,31 @@ public sealed class QmpConnectionTests : IClassFixture<QmpQemuFixture>
     }
 
     [Fact]
+    public async Task ExecuteAsync_AfterAWriteThatWasCancelled_AnAnswerWithoutIdStillGoesToItsCommand()
+    {
+        // A command whose write was cancelled never reached QEMU: the order of the commands written
+        // must pass over it, or QEMU's answer without an id (a command it cannot parse) would go to
+        // it and the command QEMU refused would wait out its timeout.
+        RecordingStream? stream = null;
+        await using QmpConnection qmp = Assert.IsType<QmpConnection>(await MonitorConnector.ConnectAsync(
+            MonitorEndpoint.Unix(_fixture.Qemu.QmpSocket!), MonitorProtocol.Qmp, TimeSpan.FromSeconds(5), s => stream = new RecordingStream(s), CancellationToken.None));
+        var timeout = TimeSpan.FromSeconds(30);
+        stream!.CancelWrite = data => data.Span.IndexOf("query-name"u8) >= 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => qmp.ExecuteAsync("query-name", null, timeout, CancellationToken.None));
+        stream.CancelWrite = null;
+        Assert.DoesNotContain("query-name", stream.WrittenText, StringComparison.Ordinal);
+
+        Assert.Equal(qmp.Version, await qmp.QueryVersionAsync(CancellationToken.None));
+        QmpException refused = await Assert.ThrowsAsync<QmpException>(() => qmp.ExecuteAsync("qom-get", w =>
+        {
+            w.WriteString("path", "/machine/\uFFFE");
+            w.WriteString("property", "type");
+        }, timeout, CancellationToken.None).WaitAsync(timeout));
+        Assert.Contains("is not a valid Unicode character", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(qmp.Version, await qmp.QueryVersionAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ExecuteAsync_QemuKilled_FailsWithDisconnected()
     {
         using QemuProcess qemu = await QemuProcess.StartAsync(new QemuOptions { Qmp = true });

@@ -27,6 +27,12 @@ public sealed class RecordingStream : Stream
 
     public string WrittenText => Encoding.UTF8.GetString(Written);
 
+    /// <summary>
+    /// When set and true for a write, that write fails as a cancelled socket write does before it sends
+    /// anything (<see cref="OperationCanceledException"/>, nothing written or recorded).
+    /// </summary>
+    public Func<ReadOnlyMemory<byte>, bool>? CancelWrite { get; set; }
+
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => true;
@@ -53,6 +59,11 @@ public sealed class RecordingStream : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (CancelWrite?.Invoke(buffer) == true)
+        {
+            return ValueTask.FromCanceled(new CancellationToken(canceled: true));
+        }
+
         Record(buffer.Span);
         return _inner.WriteAsync(buffer, cancellationToken);
     }
