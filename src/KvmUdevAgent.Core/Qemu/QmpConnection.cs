@@ -21,9 +21,9 @@ internal sealed partial class QmpConnection : IMonitorConnection
     private readonly ConcurrentQueue<long> _written = new();
     private readonly SemaphoreSlim _writeOrder = new(1, 1);
     // Ids queued in _written whose write then failed (cancelled, or the socket gone): QEMU never got
-    // them, so where the order is read they are passed over; left there, one would stand first for
-    // good, every later answer would be taken as out of order, and an answer without an id would go
-    // to it. Made at the first such failure; _unsentCount keeps the read loop off it until then.
+    // them, so the read loop passes over them; left there, one would stand first for good, every later
+    // answer would be taken as out of order, and an answer without an id would go to it. Made at the
+    // first such failure; until then the read loop looks only at _unsentCount.
     private readonly Lock _unsentLock = new();
     private HashSet<long>? _unsent;
     private int _unsentCount;
@@ -326,20 +326,13 @@ internal sealed partial class QmpConnection : IMonitorConnection
         }
     }
 
-    /// <summary>Read loop only: the oldest command written and not yet answered, passing over (and forgetting) the ones never sent.</summary>
-    private bool TryPeekWritten(out long id)
+    /// <summary>Read loop only, after a write failed: takes the commands never sent off the front of the written order.</summary>
+    private void PassOverUnsent()
     {
-        while (_written.TryPeek(out id))
+        while (_written.TryPeek(out long id) && ForgetUnsent(id))
         {
-            if (Volatile.Read(ref _unsentCount) == 0 || !ForgetUnsent(id))
-            {
-                return true;
-            }
-
             _written.TryDequeue(out _);
         }
-
-        return false;
     }
 
     private bool ForgetUnsent(long id)
@@ -427,24 +420,27 @@ internal sealed partial class QmpConnection : IMonitorConnection
             return;
         }
 
+        if (Volatile.Read(ref _unsentCount) != 0)
+        {
+            PassOverUnsent();
+        }
+
         // Replies carry the id we sent, except QEMU's answer to a command it could not parse at all
         // ("JSON parse error, \\uFFFE is not a valid Unicode character"): that one is the oldest command
         // written and not yet answered, which fails with QEMU's error instead of waiting out its timeout.
         long id;
         if (!root.TryGetProperty("id", out JsonElement idElement))
         {
-            if (!root.TryGetProperty("error", out _) || !TryPeekWritten(out id))
+            if (!root.TryGetProperty("error", out _) || !_written.TryDequeue(out id))
             {
                 return;
             }
-
-            _written.TryDequeue(out _);
         }
         else if (!idElement.TryGetInt64(out id))
         {
             return;
         }
-        else if (TryPeekWritten(out long oldest) && oldest == id)
+        else if (_written.TryPeek(out long oldest) && oldest == id)
         {
             _written.TryDequeue(out _);
         }
