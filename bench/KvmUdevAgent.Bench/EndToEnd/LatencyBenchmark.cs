@@ -13,7 +13,8 @@ namespace KvmUdevAgent.Bench.EndToEnd;
 /// drive_add + device_add usb-storage, read-only) take turns on the same QEMU, each on its own loop
 /// device, one event at a time; each device is removed before the next event. Then the same with
 /// <c>source: udev</c>, split at udevd's broadcast into udevd's own time and the agent's share
-/// (issue 15).
+/// (issue 15). Every turn is also timed on QEMU's own clock (<see cref="QemuAttachTrace"/>: the
+/// moment it realized the device on its port), which the poll reaches only on its next round.
 /// </summary>
 internal static class LatencyBenchmark
 {
@@ -36,7 +37,9 @@ internal static class LatencyBenchmark
         try
         {
             string floorSocket = Path.Combine(scripts, "floor.qmp");
-            using QemuProcess qemu = await QemuProcess.StartAsync(new QemuOptions { HmpUnix = true, ExtraArguments = FloorQmp.Arguments(floorSocket) });
+            string tracePath = Path.Combine(scripts, "qemu-trace.log");
+            using QemuProcess qemu = await QemuProcess.StartAsync(new QemuOptions { HmpUnix = true, ExtraArguments = [.. FloorQmp.Arguments(floorSocket), .. QemuAttachTrace.Arguments(tracePath)] });
+            using QemuAttachTrace trace = QemuAttachTrace.Open(tracePath);
             // The seed's script without its sleep 3 (and with it), modernised: usb_add is gone, so
             // drive_add + device_add usb-storage, the same read-only attach the agent makes.
             string attach = Path.Combine(scripts, "udev-VM.sh");
@@ -73,6 +76,7 @@ internal static class LatencyBenchmark
             var floorAnswered = new List<double>();
             var floorPolledAfter = new List<double>();
             var floorWithUevent = new List<double>();
+            var traced = new TracedLatencies();
             (string, string)[] floorUevent = [("RUNID", token + "f")];
             int agentLost = 0, udevLost = 0;
             const int Warmup = 5;
@@ -87,15 +91,16 @@ internal static class LatencyBenchmark
                         switch ((i + Warmup + turn) % 5)
                         {
                             case 4:
-                                (double seen2, _) = await FloorOnceAsync(floor, floorLoop, 300_000 + i + Warmup, qmp, uevent: floorUevent);
+                                (double seen2, _, double? attached2) = await FloorOnceAsync(floor, floorLoop, 300_000 + i + Warmup, qmp, trace, uevent: floorUevent);
                                 if (i >= 0)
                                 {
                                     floorWithUevent.Add(seen2);
+                                    traced.Add(traced.FloorWithUevent, attached2);
                                 }
 
                                 break;
                             case 3:
-                                (double seen1, _) = await FloorOnceAsync(floor, floorLoop, 100_000 + i + Warmup, qmp, pollWhileQemuWorks: false);
+                                (double seen1, _, _) = await FloorOnceAsync(floor, floorLoop, 100_000 + i + Warmup, qmp, trace, pollWhileQemuWorks: false);
                                 if (i >= 0)
                                 {
                                     floorPolledAfter.Add(seen1);
@@ -103,27 +108,28 @@ internal static class LatencyBenchmark
 
                                 break;
                             case 0:
-                                (double seen, double answered) = await FloorOnceAsync(floor, floorLoop, i + Warmup, qmp);
+                                (double seen, double answered, double? floorAttached) = await FloorOnceAsync(floor, floorLoop, i + Warmup, qmp, trace);
                                 if (i >= 0)
                                 {
                                     floorSeen.Add(seen);
                                     floorAnswered.Add(answered);
+                                    traced.Add(traced.Floor, floorAttached);
                                 }
 
                                 break;
                             case 1:
-                                double? ms = await AgentOnceAsync(agentLoop, qmp, [("RUNID", agentToken)]);
+                                (double? ms, double? agentAttached) = await AgentOnceAsync(agentLoop, qmp, trace, [("RUNID", agentToken)]);
                                 if (i >= 0)
                                 {
-                                    if (ms is { } v) { agent.Add(v); } else { agentLost++; }
+                                    if (ms is { } v) { agent.Add(v); traced.Add(traced.Agent, agentAttached); } else { agentLost++; }
                                 }
 
                                 break;
                             default:
-                                double? us = await UdevOnceAsync(udevLoop, udevToken, i + Warmup, qmp, udevd, s_lostAfter);
+                                (double? us, double? udevAttached) = await UdevOnceAsync(udevLoop, udevToken, i + Warmup, qmp, trace, udevd, s_lostAfter);
                                 if (i >= 0)
                                 {
-                                    if (us is { } v) { udev.Add(v); } else { udevLost++; }
+                                    if (us is { } v) { udev.Add(v); traced.Add(traced.Udev, udevAttached); } else { udevLost++; }
                                 }
 
                                 break;
@@ -140,7 +146,7 @@ internal static class LatencyBenchmark
             var withSleep = new List<double>();
             for (int i = 0; i < sleepEvents; i++)
             {
-                if (await UdevOnceAsync(udevLoop, sleepToken, 100_000 + i, qmp, udevd, TimeSpan.FromSeconds(10)) is { } v)
+                if ((await UdevOnceAsync(udevLoop, sleepToken, 100_000 + i, qmp, trace, udevd, TimeSpan.FromSeconds(10))).Seen is { } v)
                 {
                     withSleep.Add(v);
                 }
@@ -188,10 +194,11 @@ internal static class LatencyBenchmark
                         int kind = (i + Warmup + turn) % 3;
                         if (kind == 0)
                         {
-                            (double seen, _) = await FloorOnceAsync(floor, floorLoop, 200_000 + i + Warmup, qmp);
+                            (double seen, _, double? floor2Attached) = await FloorOnceAsync(floor, floorLoop, 200_000 + i + Warmup, qmp, trace);
                             if (i >= 0)
                             {
                                 floor2.Add(seen);
+                                traced.Add(traced.Floor2, floor2Attached);
                             }
 
                             continue;
@@ -199,19 +206,20 @@ internal static class LatencyBenchmark
 
                         if (kind == 2)
                         {
-                            double share = await FloorOnBroadcastOnceAsync(floor, floorLoop, 400_000 + i + Warmup, reactToken, broadcasts, qmp);
+                            (double share, double? shareAttached) = await FloorOnBroadcastOnceAsync(floor, floorLoop, 400_000 + i + Warmup, reactToken, broadcasts, qmp, trace);
                             if (i >= 0)
                             {
                                 floorReacting.Add(share);
+                                traced.Add(traced.FloorReacting, shareAttached);
                             }
 
                             continue;
                         }
 
                         int n = i + Warmup;
-                        long t0 = Stopwatch.GetTimestamp();
+                        TraceAnchor t0 = TraceAnchor.Now();
                         Task<long?> broadcast = broadcasts.WhenBroadcastAsync(n, s_lostAfter);
-                        double? ms = await AgentOnceAsync(agentLoop, qmp, [("RUNID", udevAgentToken), ("N", n.ToString(System.Globalization.CultureInfo.InvariantCulture))], t0);
+                        (double? ms, DateTime? attachedAt) = await AgentTurnAsync(agentLoop, qmp, trace, [("RUNID", udevAgentToken), ("N", n.ToString(System.Globalization.CultureInfo.InvariantCulture))], t0);
                         long? sent = await broadcast;
                         if (i < 0)
                         {
@@ -220,9 +228,10 @@ internal static class LatencyBenchmark
 
                         if (ms is { } total && sent is { } b)
                         {
-                            double own = Stopwatch.GetElapsedTime(t0, b).TotalMilliseconds;
+                            double own = Stopwatch.GetElapsedTime(t0.Ticks, b).TotalMilliseconds;
                             udevdOwn.Add(own);
                             agentShare.Add(total - own);
+                            traced.Add(traced.AgentShare, attachedAt is { } at ? t0.MillisecondsTo(at, b) : null);
                         }
                         else
                         {
@@ -247,6 +256,13 @@ internal static class LatencyBenchmark
             Console.WriteLine($"  agent - floor: p50 {Stats.F(Stats.Percentile(agent, 50) - f50)} ms (target ≤ 0.5), p99 {Stats.F(Stats.Percentile(agent, 99) - f99)} ms (target ≤ 1.5)");
             Console.WriteLine($"  agent - floor polled only after its answers (earlier rounds): p50 {Stats.F(Stats.Percentile(agent, 50) - Stats.Percentile(floorPolledAfter, 50))} ms, p99 {Stats.F(Stats.Percentile(agent, 99) - Stats.Percentile(floorPolledAfter, 99))} ms");
             Console.WriteLine($"  agent - floor sent as its own uevent is written (udevd handles that uevent too): p50 {Stats.F(Stats.Percentile(agent, 50) - Stats.Percentile(floorWithUevent, 50))} ms, p99 {Stats.F(Stats.Percentile(agent, 99) - Stats.Percentile(floorWithUevent, 99))} ms");
+            Console.WriteLine("  -- source: kernel, the same turns on QEMU's own clock (uevent written → its usb_port_attach trace, logged before it answers device_add) --");
+            Print("floor", traced.Floor, 0);
+            Print("floor, sent as its own uevent is written", traced.FloorWithUevent, 0);
+            Print("agent", traced.Agent, 0);
+            Print("udevd+script", traced.Udev, 0);
+            PrintDifference("agent - floor", traced.Agent, traced.Floor, " (target ≤ 0.5)", " (target ≤ 1.5)");
+            PrintDifference("agent - floor sent as its own uevent is written", traced.Agent, traced.FloorWithUevent, "", "");
             double g50 = Stats.Percentile(floor2, 50), g99 = Stats.Percentile(floor2, 99);
             Console.WriteLine("  -- source: udev (the agent hears udevd's broadcast) --");
             Print("floor (same phase)", floor2, 0);
@@ -256,6 +272,14 @@ internal static class LatencyBenchmark
             Print("floor on udevd's broadcast: → in QEMU", floorReacting, 0);
             Console.WriteLine($"  agent's share - floor: p50 {Stats.F(Stats.Percentile(agentShare, 50) - g50)} ms (target ≤ 0.5), p99 {Stats.F(Stats.Percentile(agentShare, 99) - g99)} ms (target ≤ 1.5)");
             Console.WriteLine($"  agent's share - floor on udevd's broadcast (udevd still at work beside QEMU for both): p50 {Stats.F(Stats.Percentile(agentShare, 50) - Stats.Percentile(floorReacting, 50))} ms, p99 {Stats.F(Stats.Percentile(agentShare, 99) - Stats.Percentile(floorReacting, 99))} ms");
+
+            Console.WriteLine("  -- source: udev, the same turns on QEMU's own clock (→ its usb_port_attach trace) --");
+            Print("floor (same phase)", traced.Floor2, 0);
+            Print("agent's share: broadcast → attached", traced.AgentShare, 0);
+            Print("floor on udevd's broadcast: → attached", traced.FloorReacting, 0);
+            PrintDifference("agent's share - floor", traced.AgentShare, traced.Floor2, " (target ≤ 0.5)", " (target ≤ 1.5)");
+            PrintDifference("agent's share - floor on udevd's broadcast", traced.AgentShare, traced.FloorReacting, "", "");
+            Console.WriteLine($"  turns QEMU's trace could not time (not one attach logged for the turn): {traced.Untimed}");
 
             double a50 = Stats.Percentile(agent, 50), a99 = Stats.Percentile(agent, 99), u50 = Stats.Percentile(udev, 50), u99 = Stats.Percentile(udev, 99);
             report.Row("Floor p50 / p99, direct QMP client, same two commands in one write (ms)", $"{Stats.F(f50)} / {Stats.F(f99)}", "-", "-", "-", null);
@@ -274,6 +298,7 @@ internal static class LatencyBenchmark
             report.Row("`source: udev`: udevd's own time, uevent → broadcast, p50 / p99 (ms)", "-", $"{Stats.F(Stats.Percentile(udevdOwn, 50))} / {Stats.F(Stats.Percentile(udevdOwn, 99))}", "-", "-", null);
             report.Row("`source: udev`: agent's share p50, broadcast → in QEMU (ms)", Stats.F(s50), "-", "-", $"≤ floor + 0.5 = {Stats.F(g50 + 0.5)}", s50 <= g50 + 0.5);
             report.Row("`source: udev`: agent's share p99 (ms)", Stats.F(s99), "-", "-", $"≤ floor p99 + 1.5 = {Stats.F(g99 + 1.5)}", s99 <= g99 + 1.5);
+            TracedRows(report, traced);
             report.Row($"`source: udev`: lost (of {events})", agentUdevLost.ToString(), "-", "-", "0", agentUdevLost == 0);
         }
         finally
@@ -299,25 +324,44 @@ internal static class LatencyBenchmark
         return (routed, attached);
     }
 
+    private static void PrintDifference(string name, List<double> a, List<double> b, string target50, string target99) =>
+        Console.WriteLine($"  {name}: p50 {Stats.F(Stats.Percentile(a, 50) - Stats.Percentile(b, 50))} ms{target50}, p99 {Stats.F(Stats.Percentile(a, 99) - Stats.Percentile(b, 99))} ms{target99}");
+
+    /// <summary>The report's rows on QEMU's own clock, each beside the floor timed by the same clock.</summary>
+    private static void TracedRows(Report report, TracedLatencies traced)
+    {
+        double f50 = Stats.Percentile(traced.Floor, 50), f99 = Stats.Percentile(traced.Floor, 99);
+        double a50 = Stats.Percentile(traced.Agent, 50), a99 = Stats.Percentile(traced.Agent, 99);
+        double u50 = Stats.Percentile(traced.Udev, 50), u99 = Stats.Percentile(traced.Udev, 99);
+        report.Row("On QEMU's own clock (usb_port_attach trace): floor p50 / p99 (ms)", $"{Stats.F(f50)} / {Stats.F(f99)}", "-", "-", "-", null);
+        report.Row("On QEMU's own clock: uevent → attached p50 (ms)", Stats.F(a50), Stats.F(u50), $"{Stats.F(u50 / a50, "F2")}×", $"≤ floor + 0.5 = {Stats.F(f50 + 0.5)}", a50 <= f50 + 0.5);
+        report.Row("On QEMU's own clock: uevent → attached p99 (ms)", Stats.F(a99), Stats.F(u99), $"{Stats.F(u99 / a99, "F2")}×", $"≤ floor p99 + 1.5 = {Stats.F(f99 + 1.5)}", a99 <= f99 + 1.5);
+        double g50 = Stats.Percentile(traced.Floor2, 50), g99 = Stats.Percentile(traced.Floor2, 99);
+        double s50 = Stats.Percentile(traced.AgentShare, 50), s99 = Stats.Percentile(traced.AgentShare, 99);
+        report.Row("On QEMU's own clock, `source: udev`: floor p50 / p99 (ms)", $"{Stats.F(g50)} / {Stats.F(g99)}", "-", "-", "-", null);
+        report.Row("On QEMU's own clock, `source: udev`: agent's share p50, broadcast → attached (ms)", Stats.F(s50), "-", "-", $"≤ floor + 0.5 = {Stats.F(g50 + 0.5)}", s50 <= g50 + 0.5);
+        report.Row("On QEMU's own clock, `source: udev`: agent's share p99 (ms)", Stats.F(s99), "-", "-", $"≤ floor p99 + 1.5 = {Stats.F(g99 + 1.5)}", s99 <= g99 + 1.5);
+    }
+
     private static void Print(string name, List<double> samples, int lost) =>
         Console.WriteLine($"  {name,-40} n={samples.Count,4} lost={lost} p50={Stats.F(Stats.Percentile(samples, 50))} p90={Stats.F(Stats.Percentile(samples, 90))} p99={Stats.F(Stats.Percentile(samples, 99))} max={Stats.F(samples.DefaultIfEmpty(double.NaN).Max())} ms");
 
     /// <summary>
     /// One floor attach: the clock runs from just before the write to the device listed by the
-    /// harness's poll (as for the others) and to both answers. The poll starts as soon as the commands
-    /// are written, as the agent's starts with the uevent, so that QEMU serves the harness's
-    /// <c>qom-list</c> while it works on the floor's commands as it does on the agent's (issue 15,
-    /// third round); <paramref name="pollWhileQemuWorks"/> false polls only once both are answered,
-    /// the floor of earlier rounds, which QEMU did not have to share with the poll. With
-    /// <paramref name="uevent"/> the harness first writes an <c>add</c> with those arguments to the
-    /// floor drive's uevent file (and a <c>remove</c> after, as the agent's turn does), so that the
-    /// udevds and the kernel do for the floor what they do for the agent's event; no rule of the
+    /// harness's poll (as for the others), to both answers, and to QEMU's own trace of the attach. The
+    /// poll starts as soon as the commands are written, as the agent's starts with the uevent, so that
+    /// QEMU serves the harness's <c>qom-list</c> while it works on the floor's commands as it does on
+    /// the agent's (issue 15, third round); <paramref name="pollWhileQemuWorks"/> false polls only
+    /// once both are answered, the floor of earlier rounds, which QEMU did not have to share with the
+    /// poll. With <paramref name="uevent"/> the harness first writes an <c>add</c> with those arguments
+    /// to the floor drive's uevent file (and a <c>remove</c> after, as the agent's turn does), so that
+    /// the udevds and the kernel do for the floor what they do for the agent's event; no rule of the
     /// agent or of udevd matches it. The clock starts before that write, as for the agent.
     /// </summary>
-    private static async Task<(double Seen, double Answered)> FloorOnceAsync(FloorQmp floor, LoopDevice loop, int n, HarnessQmp qmp, bool pollWhileQemuWorks = true, (string Key, string Value)[]? uevent = null)
+    private static async Task<(double Seen, double Answered, double? Attached)> FloorOnceAsync(FloorQmp floor, LoopDevice loop, int n, HarnessQmp qmp, QemuAttachTrace trace, bool pollWhileQemuWorks = true, (string Key, string Value)[]? uevent = null)
     {
         string id = "flr" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        long t0 = Stopwatch.GetTimestamp();
+        TraceAnchor t0 = TraceAnchor.Now();
         if (uevent is not null)
         {
             loop.TriggerUevent("add", Guid.NewGuid(), uevent);
@@ -333,13 +377,14 @@ internal static class LatencyBenchmark
         long seen = await qmp.PollUntilAsync("flr", names => names.Contains(id), s_lostAfter, PollPauseMicroseconds)
             ?? throw new InvalidOperationException("QEMU answered the floor's device_add but does not list " + id);
         long answered = await answering;
+        double? attached = TracedSince(trace, t0);
         await floor.DetachAsync(id);
         if (uevent is not null)
         {
             loop.TriggerUevent("remove", Guid.NewGuid(), uevent);
         }
 
-        return (Stopwatch.GetElapsedTime(t0, seen).TotalMilliseconds, Stopwatch.GetElapsedTime(t0, answered).TotalMilliseconds);
+        return (Stopwatch.GetElapsedTime(t0.Ticks, seen).TotalMilliseconds, Stopwatch.GetElapsedTime(t0.Ticks, answered).TotalMilliseconds, attached);
     }
 
     /// <summary>
@@ -347,32 +392,45 @@ internal static class LatencyBenchmark
     /// broadcast clock's thread (as the agent with <c>source: udev</c> acts on its receive thread), so
     /// that udevd handles a uevent beside QEMU's work as it does for the agent. Returns broadcast →
     /// listed by the harness's poll (which starts at the uevent write, as for the agent), the figure to
-    /// set beside the agent's share. A broadcast that does not come, or a device QEMU does not list,
-    /// stops the run, as a floor attach QEMU does not list does.
+    /// set beside the agent's share, and broadcast → QEMU's trace of the attach. A broadcast that does
+    /// not come, or a device QEMU does not list, stops the run, as a floor attach QEMU does not list does.
     /// </summary>
-    private static async Task<double> FloorOnBroadcastOnceAsync(FloorQmp floor, LoopDevice loop, int n, string token, UdevBroadcastClock broadcasts, HarnessQmp qmp)
+    private static async Task<(double Seen, double? Attached)> FloorOnBroadcastOnceAsync(FloorQmp floor, LoopDevice loop, int n, string token, UdevBroadcastClock broadcasts, HarnessQmp qmp, QemuAttachTrace trace)
     {
         string id = "flb" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
         (string, string)[] args = [("RUNID", token), ("N", n.ToString(System.Globalization.CultureInfo.InvariantCulture))];
         var attach = new TaskCompletionSource<Task<long>>(TaskCreationOptions.RunContinuationsAsynchronously);
         broadcasts.ReactTo(n, () => attach.SetResult(floor.AttachAsync(id, loop.DevicePath)));
         Task<long?> broadcast = broadcasts.WhenBroadcastAsync(n, s_lostAfter);
+        TraceAnchor t0 = TraceAnchor.Now();
         loop.TriggerUevent("add", Guid.NewGuid(), args);
         long sent = await broadcast ?? throw new InvalidOperationException($"udevd did not broadcast the floor's uevent within {s_lostAfter.TotalSeconds} s");
         long seen = await qmp.PollUntilAsync("flb", names => names.Contains(id), s_lostAfter, PollPauseMicroseconds)
             ?? throw new InvalidOperationException("QEMU does not list the floor's device " + id + " sent on udevd's broadcast");
         await await attach.Task;
+        double? attached = TracedSince(trace, t0, sent);
         await floor.DetachAsync(id);
         loop.TriggerUevent("remove", Guid.NewGuid(), args);
-        return Stopwatch.GetElapsedTime(sent, seen).TotalMilliseconds;
+        return (Stopwatch.GetElapsedTime(sent, seen).TotalMilliseconds, attached);
     }
 
-    private static async Task<double?> AgentOnceAsync(LoopDevice loop, HarnessQmp qmp, (string Key, string Value)[] args, long? start = null)
+    private static async Task<(double? Seen, double? Attached)> AgentOnceAsync(LoopDevice loop, HarnessQmp qmp, QemuAttachTrace trace, (string Key, string Value)[] args)
     {
-        long t0 = start ?? Stopwatch.GetTimestamp();
+        TraceAnchor t0 = TraceAnchor.Now();
+        (double? seen, DateTime? attachedAt) = await AgentTurnAsync(loop, qmp, trace, args, t0);
+        return (seen, attachedAt is { } at ? t0.MillisecondsTo(at) : null);
+    }
+
+    /// <summary>
+    /// The agent's turn from <paramref name="t0"/>: uevent written → listed by the poll (ms; null if
+    /// lost), and the wall-clock time of QEMU's trace of the attach (null unless there was exactly one).
+    /// </summary>
+    private static async Task<(double? Seen, DateTime? AttachedAt)> AgentTurnAsync(LoopDevice loop, HarnessQmp qmp, QemuAttachTrace trace, (string Key, string Value)[] args, TraceAnchor t0)
+    {
         loop.TriggerUevent("add", Guid.NewGuid(), args);
         long? seen = await qmp.PollUntilAsync("kua-", names => names.Count > 0, s_lostAfter, PollPauseMicroseconds);
-        double? ms = seen is { } t ? Stopwatch.GetElapsedTime(t0, t).TotalMilliseconds : null;
+        double? ms = seen is { } t ? Stopwatch.GetElapsedTime(t0.Ticks, t).TotalMilliseconds : null;
+        (DateTime? attachedAt, int count) = trace.Take();
 
         // Unplug: the agent detaches (device_del, DEVICE_DELETED, blockdev-del); the next attach
         // reuses the node name, so wait until QEMU has dropped the node as well.
@@ -393,20 +451,33 @@ internal static class LatencyBenchmark
             await Task.Delay(1);
         }
 
-        return ms;
+        return (ms, count == 1 ? attachedAt : null);
     }
 
-    private static async Task<double?> UdevOnceAsync(LoopDevice loop, string token, int n, HarnessQmp qmp, PrivateUdevd udevd, TimeSpan lostAfter)
+    private static async Task<(double? Seen, double? Attached)> UdevOnceAsync(LoopDevice loop, string token, int n, HarnessQmp qmp, QemuAttachTrace trace, PrivateUdevd udevd, TimeSpan lostAfter)
     {
         string id = "udv" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        long t0 = Stopwatch.GetTimestamp();
+        TraceAnchor t0 = TraceAnchor.Now();
         loop.TriggerUevent("add", Guid.NewGuid(), ("RUNID", token), ("N", n.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         long? seen = await qmp.PollUntilAsync("udv", names => names.Contains(id), lostAfter, PollPauseMicroseconds);
-        double? ms = seen is { } t ? Stopwatch.GetElapsedTime(t0, t).TotalMilliseconds : null;
+        double? ms = seen is { } t ? Stopwatch.GetElapsedTime(t0.Ticks, t).TotalMilliseconds : null;
+        double? attached = TracedSince(trace, t0);
 
         // The seed does nothing on removal; the harness cleans up (the drive_add'ed drive goes with its device).
         await udevd.SettleAsync();
         await qmp.DeviceDelAsync(id);
-        return ms;
+        return (ms, attached);
+    }
+
+    /// <summary>
+    /// From <paramref name="t0"/> (or from <paramref name="from"/>, on the harness's clock after it) to
+    /// QEMU's trace of this turn's attach; null unless the trace shows exactly one since the last turn.
+    /// </summary>
+    private static double? TracedSince(QemuAttachTrace trace, TraceAnchor t0, long? from = null)
+    {
+        (DateTime? at, int count) = trace.Take();
+        return at is not { } wall || count != 1 ? null
+            : from is { } f ? t0.MillisecondsTo(wall, f)
+            : t0.MillisecondsTo(wall);
     }
 }
