@@ -20,6 +20,7 @@ internal static class LatencyBenchmark
 {
     private const uint PollPauseMicroseconds = 250;
     private static readonly TimeSpan s_lostAfter = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_quietPause = TimeSpan.FromMilliseconds(5);
 
     public static async Task RunAsync(string agentBinary, int events, int sleepEvents, Report report)
     {
@@ -88,6 +89,7 @@ internal static class LatencyBenchmark
                 {
                     for (int turn = 0; turn < 5; turn++)
                     {
+                        await QuietAsync(udevd);
                         switch ((i + Warmup + turn) % 5)
                         {
                             case 4:
@@ -191,6 +193,7 @@ internal static class LatencyBenchmark
                 {
                     for (int turn = 0; turn < 3; turn++)
                     {
+                        await QuietAsync(udevd);
                         int kind = (i + Warmup + turn) % 3;
                         if (kind == 0)
                         {
@@ -322,6 +325,17 @@ internal static class LatencyBenchmark
         }
 
         return (routed, attached);
+    }
+
+    /// <summary>
+    /// Before each turn: udevd has handled every uevent so far (the last turn's <c>remove</c>), and a
+    /// short pause lets the agent finish what it does after a detach, so that no turn pays for the one
+    /// before it: the order rotates, but each contender always follows the same one.
+    /// </summary>
+    private static async Task QuietAsync(PrivateUdevd udevd)
+    {
+        await udevd.SettleAsync();
+        await Task.Delay(s_quietPause);
     }
 
     private static void PrintDifference(string name, List<double> a, List<double> b, string target50, string target99) =>
