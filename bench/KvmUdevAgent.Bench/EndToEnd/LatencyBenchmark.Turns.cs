@@ -94,14 +94,14 @@ internal static partial class LatencyBenchmark
 
     /// <summary>
     /// The agent's turn from <paramref name="t0"/>: uevent written → listed by the poll (ms; null if
-    /// lost), and the wall-clock time of QEMU's trace of the attach (null unless there was exactly one).
+    /// lost), and the wall-clock time of QEMU's trace of the attach (<see cref="QemuAttachTrace.TakeOne"/>).
     /// </summary>
     private static async Task<(double? Seen, DateTime? AttachedAt)> AgentTurnAsync(LoopDevice loop, HarnessQmp qmp, QemuAttachTrace trace, (string Key, string Value)[] args, TraceAnchor t0)
     {
         loop.TriggerUevent("add", Guid.NewGuid(), args);
         long? seen = await qmp.PollUntilAsync("kua-", names => names.Count > 0, s_lostAfter, PollPauseMicroseconds);
         double? ms = seen is { } t ? Stopwatch.GetElapsedTime(t0.Ticks, t).TotalMilliseconds : null;
-        (DateTime? attachedAt, int count) = trace.Take();
+        DateTime? attachedAt = trace.TakeOne();
 
         // Unplug: the agent detaches (device_del, DEVICE_DELETED, blockdev-del); the next attach
         // reuses the node name, so wait until QEMU has dropped the node as well.
@@ -122,7 +122,7 @@ internal static partial class LatencyBenchmark
             await Task.Delay(1);
         }
 
-        return (ms, count == 1 ? attachedAt : null);
+        return (ms, attachedAt);
     }
 
     private static async Task<(double? Seen, double? Attached)> UdevOnceAsync(LoopDevice loop, string token, int n, HarnessQmp qmp, QemuAttachTrace trace, PrivateUdevd udevd, TimeSpan lostAfter)
@@ -142,13 +142,10 @@ internal static partial class LatencyBenchmark
 
     /// <summary>
     /// From <paramref name="t0"/> (or from <paramref name="from"/>, on the harness's clock after it) to
-    /// QEMU's trace of this turn's attach; null unless the trace shows exactly one since the last turn.
+    /// QEMU's trace of this turn's attach (<see cref="QemuAttachTrace.TakeOne"/>).
     /// </summary>
-    private static double? TracedSince(QemuAttachTrace trace, TraceAnchor t0, long? from = null)
-    {
-        (DateTime? at, int count) = trace.Take();
-        return at is not { } wall || count != 1 ? null
+    private static double? TracedSince(QemuAttachTrace trace, TraceAnchor t0, long? from = null) =>
+        trace.TakeOne() is not { } wall ? null
             : from is { } f ? t0.MillisecondsTo(wall, f)
             : t0.MillisecondsTo(wall);
-    }
 }

@@ -256,9 +256,9 @@ internal static partial class LatencyBenchmark
             Console.WriteLine($"  {"  inside the agent (its audit latency_ms)",-40} routed p50={Stats.F(Stats.Median(routed))} p90={Stats.F(Stats.Percentile(routed, 90))} p99={Stats.F(Stats.Percentile(routed, 99))}, attached p50={Stats.F(Stats.Median(attached))} p90={Stats.F(Stats.Percentile(attached, 90))} p99={Stats.F(Stats.Percentile(attached, 99))} ms (n={attached.Count})");
             Print("udevd+script", udev, udevLost);
             Print("udevd+script with the seed's sleep 3", withSleep, sleepEvents - withSleep.Count);
-            Console.WriteLine($"  agent - floor: p50 {Stats.F(Stats.Percentile(agent, 50) - f50)} ms (target ≤ 0.5), p99 {Stats.F(Stats.Percentile(agent, 99) - f99)} ms (target ≤ 1.5)");
-            Console.WriteLine($"  agent - floor polled only after its answers (earlier rounds): p50 {Stats.F(Stats.Percentile(agent, 50) - Stats.Percentile(floorPolledAfter, 50))} ms, p99 {Stats.F(Stats.Percentile(agent, 99) - Stats.Percentile(floorPolledAfter, 99))} ms");
-            Console.WriteLine($"  agent - floor sent as its own uevent is written (udevd handles that uevent too): p50 {Stats.F(Stats.Percentile(agent, 50) - Stats.Percentile(floorWithUevent, 50))} ms, p99 {Stats.F(Stats.Percentile(agent, 99) - Stats.Percentile(floorWithUevent, 99))} ms");
+            PrintDifference("agent - floor", agent, floorSeen, " (target ≤ 0.5)", " (target ≤ 1.5)");
+            PrintDifference("agent - floor polled only after its answers (earlier rounds)", agent, floorPolledAfter, "", "");
+            PrintDifference("agent - floor sent as its own uevent is written (udevd handles that uevent too)", agent, floorWithUevent, "", "");
             Console.WriteLine("  -- source: kernel, the same turns on QEMU's own clock (uevent written → its usb_port_attach trace, logged before it answers device_add) --");
             Print("floor", traced.Floor, 0);
             Print("floor, sent as its own uevent is written", traced.FloorWithUevent, 0);
@@ -273,8 +273,8 @@ internal static partial class LatencyBenchmark
             Print("agent's share: broadcast → in QEMU", agentShare, agentUdevLost);
             Console.WriteLine($"  {"  inside the agent (its audit latency_ms)",-40} routed p50={Stats.F(Stats.Median(routedUdev))} p90={Stats.F(Stats.Percentile(routedUdev, 90))} p99={Stats.F(Stats.Percentile(routedUdev, 99))}, attached p50={Stats.F(Stats.Median(attachedUdev))} p90={Stats.F(Stats.Percentile(attachedUdev, 90))} p99={Stats.F(Stats.Percentile(attachedUdev, 99))} ms (n={attachedUdev.Count})");
             Print("floor on udevd's broadcast: → in QEMU", floorReacting, 0);
-            Console.WriteLine($"  agent's share - floor: p50 {Stats.F(Stats.Percentile(agentShare, 50) - g50)} ms (target ≤ 0.5), p99 {Stats.F(Stats.Percentile(agentShare, 99) - g99)} ms (target ≤ 1.5)");
-            Console.WriteLine($"  agent's share - floor on udevd's broadcast (udevd still at work beside QEMU for both): p50 {Stats.F(Stats.Percentile(agentShare, 50) - Stats.Percentile(floorReacting, 50))} ms, p99 {Stats.F(Stats.Percentile(agentShare, 99) - Stats.Percentile(floorReacting, 99))} ms");
+            PrintDifference("agent's share - floor", agentShare, floor2, " (target ≤ 0.5)", " (target ≤ 1.5)");
+            PrintDifference("agent's share - floor on udevd's broadcast (udevd still at work beside QEMU for both)", agentShare, floorReacting, "", "");
 
             Console.WriteLine("  -- source: udev, the same turns on QEMU's own clock (→ its usb_port_attach trace) --");
             Print("floor (same phase)", traced.Floor2, 0);

@@ -26,16 +26,16 @@ internal sealed class QemuAttachTrace : IDisposable
     {
         var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
         var trace = new QemuAttachTrace(reader);
-        trace.Take();
+        trace.TakeOne();
         return trace;
     }
 
     /// <summary>
-    /// The time of the first <c>usb_port_attach</c> logged since the last call (null if none), and how
-    /// many there were: each turn of the bench attaches one device, so anything but one is a fault
-    /// the caller reports.
+    /// The time of the one <c>usb_port_attach</c> logged since the last call; null if there was none or
+    /// more than one (each turn of the bench attaches one device, so anything else is a turn this
+    /// clock cannot time).
     /// </summary>
-    public (DateTime? First, int Count) Take()
+    public DateTime? TakeOne()
     {
         DateTime? first = null;
         int count = 0;
@@ -48,7 +48,7 @@ internal sealed class QemuAttachTrace : IDisposable
             }
         }
 
-        return (first, count);
+        return count == 1 ? first : null;
     }
 
     /// <summary>Reads <c>pid@seconds.micros:usb_port_attach …</c>.</summary>
